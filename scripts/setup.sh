@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian 12 packages. Safe to run again.
+set -euo pipefail
+
+packages=(
+    build-essential cmake ninja-build pkg-config git   # toolchain
+    clang-14 libclang-rt-14-dev                         # libFuzzer + sanitizer runtimes
+    libfmt-dev                                          # formatting (std::format is not in g++ 12)
+    libcli11-dev                                        # command-line parsing
+    nlohmann-json3-dev                                  # JSON: CLI output, HTTP bodies, templates
+    libpcre2-dev                                        # Unicode regex for BPE pre-tokenizers
+    libcpp-httplib-dev                                  # HTTP/1.1 server
+    libgtest-dev libgmock-dev libbenchmark-dev          # tests and micro-benchmarks
+    python3 python3-jinja2                              # reference renderings of chat templates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "setup: all ${#packages[@]} packages present"
+    exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
