@@ -1,0 +1,278 @@
+// The sampling chain. Candidates start index-aligned with the logits (bias and penalties index them
+// directly); truncation steps then shrink and partially sort them, never sorting all of a 128k
+// vocabulary unless a step needs it (typical-p).
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "core/check.h"
+
+namespace rf::sampling {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// Descending by logit; ties broken by the lower id so every order is fully determined.
+struct ByLogitDesc {
+    template <typename C>
+    bool operator()(const C& a, const C& b) const {
+        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+    }
+};
+
+}  // namespace
+
+Sampler::Sampler(SamplerParams params) : params_(std::move(params)) { reseed(params_.seed); }
+
+void Sampler::reseed(uint64_t seed) {
+    if (seed == kRandomSeed) {
+        std::random_device device;
+        seed = (static_cast<uint64_t>(device()) << 32) ^ device();
+    }
+    rng_.seed(seed);
+}
+
+size_t Sampler::keep_floor() const { return static_cast<size_t>(std::max(1, params_.min_keep)); }
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
+    return sample(logits, history, 0, nullptr);
+}
+
+int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history,
+                        int32_t n_logprobs, SampleLogprobs* logprobs) {
+    RF_CHECK_MSG(!logits.empty(), "sample() needs at least one logit");
+    load_candidates(logits);
+    // llama.cpp's default chain: logit bias -> penalties -> top-k -> typical -> top-p -> min-p ->
+    // temperature -> draw. Bias first so a banned token (-inf) stays banned under penalties.
+    apply_logit_bias();
+    apply_penalties(history, logits.size());
+
+    if (params_.temperature <= 0.0f) {
+        // Greedy: truncation never removes the maximum, so it can be skipped entirely.
+        const int32_t token = argmax();
+        if (logprobs != nullptr) report_logprobs(1.0f, token, n_logprobs, logprobs);
+        return token;
+    }
+    apply_top_k(params_.top_k);
+    apply_typical(params_.typical_p);
+    apply_top_p(params_.top_p);
+    apply_min_p(params_.min_p);
+    const int32_t token = draw();
+    if (logprobs != nullptr) report_logprobs(params_.temperature, token, n_logprobs, logprobs);
+    return token;
+}
+
+void Sampler::load_candidates(std::span<const float> logits) {
+    candidates_.resize(logits.size());
+    for (size_t i = 0; i < logits.size(); ++i) {
+        const float logit = logits[i];
+        candidates_[i] = {static_cast<int32_t>(i), std::isnan(logit) ? kNegInf : logit};
+    }
+    sorted_prefix_ = 0;
+}
+
+void Sampler::apply_logit_bias() {
+    const auto n_vocab = static_cast<int64_t>(candidates_.size());
+    for (const auto& [id, bias] : params_.logit_bias) {
+        if (id < 0 || id >= n_vocab || std::isnan(bias)) continue;
+        candidates_[static_cast<size_t>(id)].logit += bias;
+        if (std::isnan(candidates_[static_cast<size_t>(id)].logit)) {
+            candidates_[static_cast<size_t>(id)].logit = kNegInf;  // +inf + -inf
+        }
+    }
+}
+
+void Sampler::apply_penalties(std::span<const int32_t> history, size_t n_vocab) {
+    const bool active = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                        params_.frequency_penalty != 0.0f;
+    if (!active || params_.penalty_last_n == 0 || history.empty()) return;
+    size_t window = history.size();
+    if (params_.penalty_last_n > 0) window = std::min(window, static_cast<size_t>(params_.penalty_last_n));
+    // Count occurrences by sorting a copy of the window: the window is small, the vocab is not.
+    window_.assign(history.end() - static_cast<std::ptrdiff_t>(window), history.end());
+    std::sort(window_.begin(), window_.end());
+    for (size_t i = 0; i < window_.size();) {
+        size_t j = i;
+        while (j < window_.size() && window_[j] == window_[i]) ++j;
+        const int32_t id = window_[i];
+        const auto count = static_cast<float>(j - i);
+        i = j;
+        if (id < 0 || static_cast<size_t>(id) >= n_vocab) continue;
+        float& logit = candidates_[static_cast<size_t>(id)].logit;
+        if (logit == kNegInf) continue;
+        logit = logit <= 0.0f ? logit * params_.repeat_penalty : logit / params_.repeat_penalty;
+        logit -= count * params_.frequency_penalty + params_.presence_penalty;
+    }
+}
+
+void Sampler::sort_prefix(size_t count) {
+    count = std::min(count, candidates_.size());
+    if (count <= sorted_prefix_) return;
+    // Valid because every element after the sorted prefix is <= its last element.
+    std::partial_sort(candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_prefix_),
+                      candidates_.begin() + static_cast<std::ptrdiff_t>(count), candidates_.end(),
+                      ByLogitDesc{});
+    sorted_prefix_ = count;
+}
+
+void Sampler::apply_top_k(int32_t k) {
+    if (k <= 0) return;
+    const size_t keep = std::max(static_cast<size_t>(k), keep_floor());
+    if (keep >= candidates_.size()) return;
+    sort_prefix(keep);
+    candidates_.resize(keep);
+}
+
+void Sampler::apply_typical(float p) {
+    if (p >= 1.0f || candidates_.size() <= 1) return;
+    if (!softmax(1.0f)) return;
+    // Entropy H of the distribution; a token is "typical" when -log p is close to H.
+    double entropy = 0.0;
+    for (const float prob : probs_) {
+        if (prob > 0.0f) entropy -= static_cast<double>(prob) * std::log(static_cast<double>(prob));
+    }
+    // Distance of each token's surprise from the entropy; keep the closest until their mass > p.
+    order_.resize(candidates_.size());
+    distance_.resize(candidates_.size());
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+        const double prob = static_cast<double>(probs_[i]);
+        order_[i] = static_cast<uint32_t>(i);
+        distance_[i] = prob > 0.0 ? std::abs(-std::log(prob) - entropy) : std::numeric_limits<double>::infinity();
+    }
+    std::stable_sort(order_.begin(), order_.end(),
+                     [&](uint32_t a, uint32_t b) { return distance_[a] < distance_[b]; });
+    double cumulative = 0.0;
+    size_t keep = order_.size();
+    for (size_t i = 0; i < order_.size(); ++i) {
+        cumulative += static_cast<double>(probs_[order_[i]]);
+        if (cumulative > static_cast<double>(p) && i + 1 >= keep_floor()) {
+            keep = i + 1;
+            break;
+        }
+    }
+    scratch_.resize(keep);
+    for (size_t i = 0; i < keep; ++i) scratch_[i] = candidates_[order_[i]];
+    candidates_.swap(scratch_);
+    sorted_prefix_ = 0;
+}
+
+void Sampler::apply_top_p(float p) {
+    if (p >= 1.0f || candidates_.size() <= 1) return;
+    float max_logit = kNegInf;
+    for (const Candidate& c : candidates_) max_logit = std::max(max_logit, c.logit);
+    if (max_logit == kNegInf) return;
+    double total = 0.0;
+    for (const Candidate& c : candidates_) total += std::exp(static_cast<double>(c.logit - max_logit));
+    // Walk the distribution in descending order, sorting only as far as the walk reaches:
+    // the sorted prefix doubles from 64, so a peaked 128k distribution sorts a few hundred.
+    double cumulative = 0.0;
+    size_t chunk = 64;
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+        if (i >= sorted_prefix_) {
+            sort_prefix(i + chunk);
+            chunk *= 2;
+        }
+        cumulative += std::exp(static_cast<double>(candidates_[i].logit - max_logit)) / total;
+        if (cumulative >= static_cast<double>(p) && i + 1 >= keep_floor()) {
+            candidates_.resize(i + 1);
+            sorted_prefix_ = std::min(sorted_prefix_, candidates_.size());
+            return;
+        }
+    }
+}
+
+void Sampler::apply_min_p(float p) {
+    if (p <= 0.0f || candidates_.empty()) return;
+    float max_logit = kNegInf;
+    for (const Candidate& c : candidates_) max_logit = std::max(max_logit, c.logit);
+    if (max_logit == kNegInf) return;
+    // p_i >= p * p_max  <=>  logit_i >= max_logit + log(p).
+    const float threshold = max_logit + std::log(p);
+    size_t passing = 0;
+    for (const Candidate& c : candidates_) passing += c.logit >= threshold ? 1 : 0;
+    if (passing < keep_floor()) {
+        sort_prefix(keep_floor());
+        candidates_.resize(std::min(keep_floor(), candidates_.size()));
+        return;
+    }
+    // Stable in-place filter: kept members of the sorted prefix stay sorted at the front.
+    size_t out = 0;
+    size_t new_prefix = 0;
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+        if (candidates_[i].logit < threshold) continue;
+        if (i < sorted_prefix_) ++new_prefix;
+        candidates_[out++] = candidates_[i];
+    }
+    candidates_.resize(out);
+    sorted_prefix_ = new_prefix;
+}
+
+bool Sampler::softmax(float temp) {
+    probs_.resize(candidates_.size());
+    float max_logit = kNegInf;
+    for (const Candidate& c : candidates_) max_logit = std::max(max_logit, c.logit);
+    if (max_logit == kNegInf) return false;
+    double total = 0.0;
+    for (size_t i = 0; i < candidates_.size(); ++i) {
+        probs_[i] = std::exp((candidates_[i].logit - max_logit) / temp);
+        total += static_cast<double>(probs_[i]);
+    }
+    const auto inv = static_cast<float>(1.0 / total);
+    for (float& prob : probs_) prob *= inv;
+    return true;
+}
+
+int32_t Sampler::argmax() const {
+    size_t best = 0;
+    for (size_t i = 1; i < candidates_.size(); ++i) {
+        if (ByLogitDesc{}(candidates_[i], candidates_[best])) best = i;
+    }
+    return candidates_[best].id;
+}
+
+int32_t Sampler::draw() {
+    if (!softmax(params_.temperature)) return argmax();
+    // 53 random bits -> uniform double in [0, 1); identical on every platform for one seed,
+    // unlike std::uniform_real_distribution whose algorithm is implementation-defined.
+    const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    double cumulative = 0.0;
+    size_t last_positive = 0;
+    for (size_t i = 0; i < probs_.size(); ++i) {
+        if (probs_[i] <= 0.0f) continue;
+        cumulative += static_cast<double>(probs_[i]);
+        last_positive = i;
+        if (u < cumulative) return candidates_[i].id;
+    }
+    return candidates_[last_positive].id;  // rounding left u just above the total
+}
+
+void Sampler::report_logprobs(float temp, int32_t chosen, int32_t n, SampleLogprobs* out) {
+    out->top.clear();
+    float max_logit = kNegInf;
+    for (const Candidate& c : candidates_) max_logit = std::max(max_logit, c.logit);
+    if (max_logit == kNegInf) {
+        out->chosen_logprob = kNegInf;
+        return;
+    }
+    double total = 0.0;
+    for (const Candidate& c : candidates_) total += std::exp(static_cast<double>((c.logit - max_logit) / temp));
+    const double log_total = std::log(total);
+    auto logprob_of = [&](float logit) {
+        return static_cast<float>(static_cast<double>((logit - max_logit) / temp) - log_total);
+    };
+    out->chosen_logprob = kNegInf;
+    for (const Candidate& c : candidates_) {
+        if (c.id == chosen) out->chosen_logprob = logprob_of(c.logit);
+    }
+    const size_t count = std::min(static_cast<size_t>(std::max(n, 0)), candidates_.size());
+    sort_prefix(count);  // the candidates are no longer needed after the draw
+    for (size_t i = 0; i < count; ++i) {
+        if (candidates_[i].logit == kNegInf) break;
+        out->top.push_back({candidates_[i].id, logprob_of(candidates_[i].logit)});
+    }
+}
+
+}  // namespace rf::sampling
