@@ -1,0 +1,39 @@
+// Activation quantization kernel: one warp-sized group of threads per 32-element block.
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/quantize_act.cuh"
+
+namespace rf::gpu {
+namespace {
+
+// One thread per element; 32 consecutive threads form one block (a warp or half a wavefront).
+__global__ void quantize_acts_kernel(const float* __restrict__ x, int64_t n_cols, int64_t n_cols_padded,
+                                     int8_t* __restrict__ qs, float2* __restrict__ ds) {
+    const int64_t col = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const int token = blockIdx.y;
+    if (col >= n_cols_padded) return;
+    const float v = col < n_cols ? x[token * n_cols + col] : 0.0f;
+
+    // Reduce max|v| and later sum(q) over the 32 lanes of this block (xor offsets < 32 stay inside).
+    float amax = fabsf(v);
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) amax = fmaxf(amax, shfl_xor(amax, offset));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+    int sum = q;
+#pragma unroll
+    for (int offset = 16; offset > 0; offset >>= 1) sum += shfl_xor(sum, offset);
+
+    qs[token * n_cols_padded + col] = static_cast<int8_t>(q);
+    if ((col & 31) == 0) ds[token * (n_cols_padded / 32) + col / 32] = make_float2(d, d * static_cast<float>(sum));
+}
+
+}  // namespace
+
+void quantize_acts(const float* x, int64_t n_cols, int n_tokens, QuantizedActs out, gpuStream_t stream) {
+    constexpr int kThreads = 256;
+    const dim3 grid(static_cast<unsigned>((out.n_cols_padded + kThreads - 1) / kThreads), static_cast<unsigned>(n_tokens));
+    quantize_acts_kernel<<<grid, kThreads, 0, stream>>>(x, n_cols, out.n_cols_padded, out.qs, out.ds);
+    RF_GPU_CHECK_LAUNCH();
+}
+
+}  // namespace rf::gpu
