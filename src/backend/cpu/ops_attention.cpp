@@ -1,0 +1,213 @@
+// Paged causal attention on the CPU. Work is split into (token tile, KV head) items: a tile is up
+// to kTileTokens consecutive batch tokens of one sequence, so each K/V block is converted to
+// float once and reused by every query row of the tile and of the GQA group (flash-attention
+// style online softmax; nothing of size n_kv is materialised).
+#include "backend/cpu/ops_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/check.h"
+#include "core/half.h"
+
+namespace rf::cpu {
+namespace {
+
+constexpr int32_t kTileTokens = 16;
+
+// fp16 -> float by table: exact, branch-free, and cheap next to the dot products it feeds.
+struct Fp16Table {
+    float values[65536];
+    Fp16Table() {
+        for (uint32_t i = 0; i < 65536; ++i) values[i] = fp16_to_float(static_cast<uint16_t>(i));
+    }
+};
+const float* fp16_table() {
+    static const Fp16Table table;
+    return table.values;
+}
+
+size_t slot_offset(const PagedKv& kv, int32_t block, int32_t head, int32_t row, int32_t head_dim) {
+    return ((static_cast<size_t>(block) * static_cast<size_t>(kv.n_head_kv) + static_cast<size_t>(head)) *
+                static_cast<size_t>(kv.block_size) + static_cast<size_t>(row)) * static_cast<size_t>(head_dim);
+}
+
+// Copies n_rows rows of one head of one block to float.
+void load_rows(const PagedKv& kv, const void* pool, int32_t block, int32_t head, int32_t head_dim,
+               int32_t n_rows, float* dst) {
+    const size_t offset = slot_offset(kv, block, head, 0, head_dim);
+    const size_t n = static_cast<size_t>(n_rows) * static_cast<size_t>(head_dim);
+    if (kv.type == quant::GgmlType::kF32) {
+        std::memcpy(dst, static_cast<const float*>(pool) + offset, n * sizeof(float));
+        return;
+    }
+    const uint16_t* src = static_cast<const uint16_t*>(pool) + offset;
+    const float* table = fp16_table();
+    for (size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+void store_row(const PagedKv& kv, void* pool, int32_t slot, int32_t head, int32_t head_dim,
+               const float* src) {
+    const size_t offset = slot_offset(kv, slot / kv.block_size, head, slot % kv.block_size, head_dim);
+    if (kv.type == quant::GgmlType::kF32) {
+        std::memcpy(static_cast<float*>(pool) + offset, src, static_cast<size_t>(head_dim) * sizeof(float));
+        return;
+    }
+    uint16_t* dst = static_cast<uint16_t*>(pool) + offset;
+    // Clamp to the finite fp16 range: an infinity would poison the softmax.
+    for (int32_t i = 0; i < head_dim; ++i) dst[i] = float_to_fp16(std::clamp(src[i], -65504.0f, 65504.0f));
+}
+
+float dot(const float* a, const float* b, int32_t n) {
+    float lanes[8] = {};
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int j = 0; j < 8; ++j) lanes[j] += a[i + j] * b[i + j];
+    }
+    float sum = 0.0f;
+    for (; i < n; ++i) sum += a[i] * b[i];
+    for (int j = 0; j < 8; ++j) sum += lanes[j];
+    return sum;
+}
+
+// Splits the batch into tiles of consecutive tokens of one sequence.
+void make_tiles(const engine::BatchInfo& batch, std::vector<int32_t>& begin) {
+    begin.clear();
+    for (int32_t t = 0; t < batch.n_tokens; ++t) {
+        if (begin.empty() || t - begin.back() >= kTileTokens ||
+            batch.token_seq[static_cast<size_t>(t)] != batch.token_seq[static_cast<size_t>(begin.back())]) {
+            begin.push_back(t);
+        }
+    }
+    begin.push_back(batch.n_tokens);
+}
+
+struct ItemShape {
+    int32_t t_begin, t_end;  // batch tokens of the tile
+    int32_t g;               // KV head
+    int32_t h_begin, h_end;  // query heads handled
+};
+
+// Online-softmax attention of one item; `buf` holds the per-thread scratch.
+void attend_item(const PagedKv& kv, const engine::AttentionParams& p, const engine::BatchInfo& batch,
+                 const ItemShape& it, const float* q, size_t q_stride, float* out,
+                 size_t out_stride, float* buf) {
+    const int32_t bs = kv.block_size;
+    const int32_t dk = p.head_dim_k;
+    const int32_t dv = p.head_dim_v;
+    const int32_t n_h = it.h_end - it.h_begin;
+    const int32_t nq = (it.t_end - it.t_begin) * n_h;
+    float* kf = buf;                                     // [bs][dk]
+    float* vf = kf + bs * dk;                            // [bs][dv]
+    float* scores = vf + bs * dv;                        // [bs]
+    float* m = scores + bs;                              // [nq] running max
+    float* l = m + nq;                                   // [nq] running sum
+    float* acc = l + nq;                                 // [nq][dv]
+    std::fill(m, m + nq, -std::numeric_limits<float>::infinity());
+    std::fill(l, l + nq, 0.0f);
+    std::fill(acc, acc + static_cast<size_t>(nq) * static_cast<size_t>(dv), 0.0f);
+
+    const int32_t seq = batch.token_seq[static_cast<size_t>(it.t_begin)];
+    const int32_t* table = batch.block_tables.data() + batch.block_table_offsets[static_cast<size_t>(seq)];
+    int32_t max_pos = 0;
+    for (int32_t t = it.t_begin; t < it.t_end; ++t) max_pos = std::max(max_pos, batch.positions[static_cast<size_t>(t)]);
+    const int32_t n_kv = max_pos + 1;
+
+    for (int32_t base = 0; base < n_kv; base += bs) {
+        const int32_t block = table[base / bs];
+        const int32_t n_valid = std::min(bs, n_kv - base);
+        load_rows(kv, kv.k, block, it.g, dk, n_valid, kf);
+        load_rows(kv, kv.v, block, it.g, dv, n_valid, vf);
+        for (int32_t t = it.t_begin; t < it.t_end; ++t) {
+            const int32_t visible = std::min(n_valid, batch.positions[static_cast<size_t>(t)] - base + 1);
+            if (visible <= 0) continue;
+            for (int32_t h = it.h_begin; h < it.h_end; ++h) {
+                const int32_t r = (t - it.t_begin) * n_h + (h - it.h_begin);
+                const float* qr = q + static_cast<size_t>(t) * q_stride + static_cast<size_t>(h) * static_cast<size_t>(dk);
+                float mx = m[r];
+                for (int32_t j = 0; j < visible; ++j) {
+                    scores[j] = dot(qr, kf + j * dk, dk) * p.scale;
+                    mx = std::max(mx, scores[j]);
+                }
+                float* a = acc + static_cast<size_t>(r) * static_cast<size_t>(dv);
+                const float corr = std::exp(m[r] - mx);  // 0 on the first block (m = -inf)
+                if (corr != 1.0f) {
+                    for (int32_t d = 0; d < dv; ++d) a[d] *= corr;
+                }
+                float sum = l[r] * corr;
+                for (int32_t j = 0; j < visible; ++j) {
+                    const float w = std::exp(scores[j] - mx);
+                    sum += w;
+                    const float* vr = vf + j * dv;
+                    for (int32_t d = 0; d < dv; ++d) a[d] += w * vr[d];
+                }
+                l[r] = sum;
+                m[r] = mx;
+            }
+        }
+    }
+    for (int32_t t = it.t_begin; t < it.t_end; ++t) {
+        for (int32_t h = it.h_begin; h < it.h_end; ++h) {
+            const int32_t r = (t - it.t_begin) * n_h + (h - it.h_begin);
+            const float inv = l[r] > 0.0f ? 1.0f / l[r] : 0.0f;
+            const float* a = acc + static_cast<size_t>(r) * static_cast<size_t>(dv);
+            float* o = out + static_cast<size_t>(t) * out_stride + static_cast<size_t>(h) * static_cast<size_t>(dv);
+            for (int32_t d = 0; d < dv; ++d) o[d] = a[d] * inv;
+        }
+    }
+}
+
+}  // namespace
+
+void store_kv_rows(const PagedKv& kv, const engine::BatchInfo& batch, const float* k,
+                   size_t k_stride, const float* v, size_t v_stride) {
+    for (int32_t t = 0; t < batch.n_tokens; ++t) {
+        const int32_t slot = batch.kv_slots[static_cast<size_t>(t)];
+        for (int32_t g = 0; g < kv.n_head_kv; ++g) {
+            store_row(kv, kv.k, slot, g, kv.head_dim_k, k + static_cast<size_t>(t) * k_stride + static_cast<size_t>(g) * static_cast<size_t>(kv.head_dim_k));
+            store_row(kv, kv.v, slot, g, kv.head_dim_v, v + static_cast<size_t>(t) * v_stride + static_cast<size_t>(g) * static_cast<size_t>(kv.head_dim_v));
+        }
+    }
+}
+
+void paged_attention(const PagedKv& kv, const engine::AttentionParams& p,
+                     const engine::BatchInfo& batch, const float* q, size_t q_stride, float* out,
+                     size_t out_stride, ThreadPool& pool, AttentionScratch& scratch) {
+    RF_CHECK(p.n_head_kv == kv.n_head_kv && p.n_head % p.n_head_kv == 0);
+    RF_CHECK(p.head_dim_k == kv.head_dim_k && p.head_dim_v == kv.head_dim_v);
+    make_tiles(batch, scratch.tile_begin);
+    const int32_t n_tiles = static_cast<int32_t>(scratch.tile_begin.size()) - 1;
+    const int32_t group = p.n_head / p.n_head_kv;
+    // Split a GQA group over several items when there are too few items to keep threads busy.
+    int32_t splits = 1;
+    while (int64_t{n_tiles} * p.n_head_kv * splits < 2 * int64_t{pool.size()} &&
+           group % (splits * 2) == 0) {
+        splits *= 2;
+    }
+    const int32_t heads_per_item = group / splits;
+    const size_t need = static_cast<size_t>(kv.block_size) * static_cast<size_t>(p.head_dim_k + p.head_dim_v + 1) +
+                        static_cast<size_t>(kTileTokens * heads_per_item) * static_cast<size_t>(p.head_dim_v + 2);
+    scratch.per_thread.resize(static_cast<size_t>(pool.size()));
+    for (auto& b : scratch.per_thread) {
+        if (b.size() < need) b.resize(need);
+    }
+    const int64_t n_items = int64_t{n_tiles} * p.n_head_kv * splits;
+    pool.parallel_for(n_items, 1, [&](int64_t begin, int64_t end, int thread) {
+        float* buf = scratch.per_thread[static_cast<size_t>(thread)].data();
+        for (int64_t i = begin; i < end; ++i) {
+            const int32_t tile = static_cast<int32_t>(i / (p.n_head_kv * splits));
+            const int32_t rest = static_cast<int32_t>(i % (p.n_head_kv * splits));
+            ItemShape it;
+            it.t_begin = scratch.tile_begin[static_cast<size_t>(tile)];
+            it.t_end = scratch.tile_begin[static_cast<size_t>(tile) + 1];
+            it.g = rest / splits;
+            it.h_begin = it.g * group + (rest % splits) * heads_per_item;
+            it.h_end = it.h_begin + heads_per_item;
+            attend_item(kv, p, batch, it, q, q_stride, out, out_stride, buf);
+        }
+    });
+}
+
+}  // namespace rf::cpu

@@ -1,0 +1,69 @@
+// Context: one model's KV cache and scratch; decode(Batch) runs forward steps and returns logits.
+// The CLI uses one sequence; the server runs many sequences through the same Context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/batch.h"
+#include "engine/kv_cache.h"
+#include "engine/model_api.h"
+
+namespace rf::engine {
+
+struct ContextParams {
+    int32_t n_ctx = 0;       // max tokens per sequence; 0 = min(training context, 4096)
+    int32_t n_batch = 512;   // max tokens per forward step (larger batches are split)
+    int32_t n_seq_max = 1;   // sequence ids 0 .. n_seq_max - 1
+    int64_t kv_tokens = 0;   // KV pool size in tokens; 0 = n_ctx * n_seq_max
+    int32_t block_size = 16; // tokens per KV block
+    int32_t n_outputs_max = 0; // max logits rows per step (0 = n_batch); larger asks are split
+    quant::GgmlType kv_type = quant::GgmlType::kF16;
+};
+
+class Context {
+public:
+    static Result<std::unique_ptr<Context>> create(Model& model, const ContextParams& params);
+
+    // Runs `batch`; returns the logits rows of the tokens flagged want_logits, in batch order,
+    // n_vocab floats each (valid until the next decode). Rejects bad token ids, sequence ids,
+    // positions that do not continue their sequence, and steps past n_ctx or a full cache.
+    Result<std::span<const float>> decode(const Batch& batch);
+
+    // Tokens currently held in the cache for `seq` (prefix reuse, penalties).
+    std::span<const int32_t> seq_tokens(int32_t seq) const;
+    // Keeps the first n tokens of `seq`; frees the rest of its blocks.
+    void truncate(int32_t seq, int32_t n);
+    void clear();
+
+    Model& model() { return model_; }
+    const ModelInfo& info() const { return model_.info(); }
+    KvCache& kv() { return kv_; }
+    int32_t n_ctx() const { return n_ctx_; }
+    int32_t n_batch() const { return n_batch_; }
+    int32_t n_vocab() const { return model_.info().n_vocab; }
+
+private:
+    Context(Model& model, int32_t n_ctx, int32_t n_batch, int32_t n_outputs_max, KvCache kv);
+    Status validate(const Batch& batch);
+    // Reserves KV for tokens [begin, end) of `batch` and runs them as one step.
+    Status run_step(const Batch& batch, int32_t begin, int32_t end, float* logits_out);
+
+    Model& model_;
+    int32_t n_ctx_;
+    int32_t n_batch_;
+    int32_t n_outputs_max_;
+    KvCache kv_;
+    std::unique_ptr<Workspace> workspace_;
+    std::vector<std::vector<int32_t>> seq_tokens_;
+    std::vector<float> logits_;
+    // Per-step scratch (reused; grows only).
+    std::vector<int32_t> slots_, token_seq_, output_rows_, table_offsets_, tables_, seq_list_;
+    std::vector<BlockCopy> copies_;
+    std::vector<int32_t> next_pos_;
+};
+
+}  // namespace rf::engine

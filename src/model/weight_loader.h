@@ -1,0 +1,49 @@
+// Binds GGUF tensors to backend tensors with strict checks: presence, exact shape and a type the
+// op can use. Every failure names the tensor.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+
+#include "core/status.h"
+#include "engine/backend.h"
+#include "gguf/gguf_file.h"
+
+namespace rf::model {
+
+enum class WeightKind {
+    kMatrix,  // matmul / embedding weight: float or any block-quantized type
+    kVector,  // norm weight or bias: F32 only
+};
+
+class WeightLoader {
+public:
+    WeightLoader(const gguf::GgufFile& file, engine::Backend& backend)
+        : file_(file), backend_(backend) {}
+
+    // The tensor `name` with exactly the shape `ne` (ne0 first).
+    Result<engine::Tensor> require(const std::string& name, std::initializer_list<int64_t> ne,
+                                   WeightKind kind = WeightKind::kMatrix);
+    // As require(), but an absent tensor gives an empty Tensor.
+    Result<engine::Tensor> optional(const std::string& name, std::initializer_list<int64_t> ne,
+                                    WeightKind kind = WeightKind::kMatrix);
+
+    bool has(const std::string& name) const { return file_.find_tensor(name) != nullptr; }
+    uint64_t bytes_bound() const { return bytes_bound_; }
+    uint64_t params_bound() const { return params_bound_; }
+
+private:
+    Result<engine::Tensor> bind(const gguf::TensorInfo& info, std::initializer_list<int64_t> ne,
+                                WeightKind kind);
+
+    const gguf::GgufFile& file_;
+    engine::Backend& backend_;
+    uint64_t bytes_bound_ = 0;
+    uint64_t params_bound_ = 0;
+};
+
+// "blk.3.attn_q.weight"
+std::string layer_tensor(int32_t il, const char* suffix);
+
+}  // namespace rf::model
