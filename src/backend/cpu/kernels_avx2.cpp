@@ -1,0 +1,15 @@
+// The avx2 kernel table.
+#include "backend/cpu/vec_dot.h"
+
+namespace rf::cpu {
+
+const KernelTable& avx2_kernel_table() {
+    static const KernelTable table = [] {
+        KernelTable t = generic_kernel_table();
+        t.isa = Isa::kAvx2;
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace rf::cpu
