@@ -1,10 +1,5 @@
-// Reference quantizers for the grid i-quants. Per 256-element super-block:
-//   1. normalise by a power of two (max |x| in [0.5, 1)) and derive error weights;
-//   2. split off the signs (flipping the cheapest one where the format implies even parity);
-//   3. fit one float scale per scale group: assign codebook points at a trial scale, re-solve the
-//      scale by weighted least squares, repeat from several starting scales, keep the best;
-//   4. quantize the group scales against one fp16 super-block scale, then re-assign every
-//      sub-vector against the scale that will actually be stored.
+// Reference quantizers for the grid i-quants (quantize_iq.h): a weighted least-squares search
+// over each codebook, one 256-element super-block at a time.
 #include "quant/quantize_iq.h"
 
 #include <algorithm>
@@ -22,20 +17,71 @@
 namespace rf::quant {
 namespace {
 
+// Per super-block:
+//   1. normalise by a power of two (max |x| in [0.5, 1)) and derive error weights;
+//   2. split off the signs (flipping the cheapest one where the format implies even parity);
+//   3. fit one float scale per scale group: assign codebook points at a trial scale (fast,
+//      neighbour-indexed search), re-solve the scale by weighted least squares, repeat from
+//      several starting scales, keep the best;
+//   4. quantize the group scales against one fp16 super-block scale, then re-assign every
+//      sub-vector against the scale that will actually be stored (exhaustive search).
+
 constexpr int kMaxSub = kQK_K / 4;     // codebook points per block (4-wide codebooks)
 constexpr int kMaxGroups = kQK_K / 16;  // scale groups per block (16-element groups)
 constexpr int kScaleTrials = 12;        // starting scales tried per group
 constexpr float kHalfMax = 65504.0f;    // largest finite fp16
 
-// A codebook as floats: `count` points of `dim` coordinates, row-major (count, dim).
+// A codebook as floats: `count` points of `dim` coordinates, row-major (count, dim), plus a
+// neighbour index for fast approximate search. Every coordinate takes one of a few values (the
+// alphabet), so a target rounded coordinate-wise to the alphabet is one of |alphabet|^dim codes;
+// for each code we keep the points within one level step (L1, in alphabet positions) of the
+// closest ones.
 struct Codebook {
     int dim = 0;
     int count = 0;
     float max_abs = 0.0f;
     std::vector<float> values;
-    std::vector<float> levels;  // distinct non-zero |value|s: extra starting scales tmax / level
+    std::vector<float> alphabet;           // distinct coordinate values, ascending
+    std::vector<uint32_t> candidate_start;  // (codes + 1) offsets into `candidates`
+    std::vector<uint16_t> candidates;
     const float* point(int i) const { return values.data() + static_cast<size_t>(i) * dim; }
 };
+
+// Alphabet position of each coordinate of every point: (count, dim).
+std::vector<uint8_t> point_digits(const Codebook& cb) {
+    std::vector<uint8_t> digits(cb.values.size());
+    for (size_t k = 0; k < cb.values.size(); ++k) {
+        const auto it = std::lower_bound(cb.alphabet.begin(), cb.alphabet.end(), cb.values[k]);
+        digits[k] = static_cast<uint8_t>(it - cb.alphabet.begin());
+    }
+    return digits;
+}
+
+void build_neighbours(Codebook* cb) {
+    const std::vector<uint8_t> digits = point_digits(*cb);
+    const int base = static_cast<int>(cb->alphabet.size());
+    int n_codes = 1;
+    for (int j = 0; j < cb->dim; ++j) n_codes *= base;
+    std::vector<int> distance(static_cast<size_t>(cb->count));
+    cb->candidate_start.assign(1, 0);
+    for (int code = 0; code < n_codes; ++code) {
+        int min_distance = 1 << 30;
+        for (int i = 0; i < cb->count; ++i) {
+            int d = 0;
+            for (int j = 0, c = code; j < cb->dim; ++j, c /= base) {
+                d += std::abs(c % base - digits[static_cast<size_t>(i * cb->dim + j)]);
+            }
+            distance[static_cast<size_t>(i)] = d;
+            min_distance = std::min(min_distance, d);
+        }
+        for (int i = 0; i < cb->count; ++i) {
+            if (distance[static_cast<size_t>(i)] <= min_distance + 1) {
+                cb->candidates.push_back(static_cast<uint16_t>(i));
+            }
+        }
+        cb->candidate_start.push_back(static_cast<uint32_t>(cb->candidates.size()));
+    }
+}
 
 // Expands a packed grid; `is_signed` reads bytes as int8; `offset` is added to every value.
 template <typename T, size_t N>
@@ -51,25 +97,85 @@ Codebook make_codebook(const T (&grid)[N], bool is_signed, float offset) {
                                        : static_cast<float>(byte)) + offset;
             cb.values.push_back(v);
             cb.max_abs = std::max(cb.max_abs, std::fabs(v));
-            const float level = std::fabs(v);
-            const auto& levels = cb.levels;
-            const bool known = std::find(levels.begin(), levels.end(), level) != levels.end();
-            if (level > 0.0f && !known) cb.levels.push_back(level);
         }
     }
+    cb.alphabet = cb.values;
+    std::sort(cb.alphabet.begin(), cb.alphabet.end());
+    cb.alphabet.erase(std::unique(cb.alphabet.begin(), cb.alphabet.end()), cb.alphabet.end());
+    build_neighbours(&cb);
     return cb;
 }
 
 enum class Book { kIq2xxs, kIq2xs, kIq2s, kIq3xxs, kIq3s, kIq1Plus, kIq1Minus };
 
+Codebook build_codebook(Book book) {
+    switch (book) {
+        case Book::kIq2xxs: return make_codebook(kIq2xxsGrid, false, 0.0f);
+        case Book::kIq2xs: return make_codebook(kIq2xsGrid, false, 0.0f);
+        case Book::kIq2s: return make_codebook(kIq2sGrid, false, 0.0f);
+        case Book::kIq3xxs: return make_codebook(kIq3xxsGrid, false, 0.0f);
+        case Book::kIq3s: return make_codebook(kIq3sGrid, false, 0.0f);
+        case Book::kIq1Plus: return make_codebook(kIq1sGrid, true, kIq1Delta);
+        case Book::kIq1Minus: return make_codebook(kIq1sGrid, true, -kIq1Delta);
+    }
+    RF_CHECK_MSG(false, "unknown codebook");
+    return {};
+}
+
+// Each codebook is built once, on first use (its neighbour index takes a moment).
+template <Book kBook>
+const Codebook& cached_codebook() {
+    static const Codebook cb = build_codebook(kBook);
+    return cb;
+}
+
 const Codebook& codebook(Book book) {
-    static const Codebook books[] = {
-        make_codebook(kIq2xxsGrid, false, 0.0f), make_codebook(kIq2xsGrid, false, 0.0f),
-        make_codebook(kIq2sGrid, false, 0.0f),   make_codebook(kIq3xxsGrid, false, 0.0f),
-        make_codebook(kIq3sGrid, false, 0.0f),   make_codebook(kIq1sGrid, true, kIq1Delta),
-        make_codebook(kIq1sGrid, true, -kIq1Delta),
-    };
-    return books[static_cast<int>(book)];
+    switch (book) {
+        case Book::kIq2xxs: return cached_codebook<Book::kIq2xxs>();
+        case Book::kIq2xs: return cached_codebook<Book::kIq2xs>();
+        case Book::kIq2s: return cached_codebook<Book::kIq2s>();
+        case Book::kIq3xxs: return cached_codebook<Book::kIq3xxs>();
+        case Book::kIq3s: return cached_codebook<Book::kIq3s>();
+        case Book::kIq1Plus: return cached_codebook<Book::kIq1Plus>();
+        case Book::kIq1Minus: break;
+    }
+    return cached_codebook<Book::kIq1Minus>();
+}
+
+// Weighted squared error of point i against targets t at `scale`.
+float point_error(const Codebook& cb, int i, const float* t, const float* w, float scale) {
+    const float* g = cb.point(i);
+    float err = 0.0f;
+    for (int j = 0; j < cb.dim; ++j) {
+        const float diff = t[j] - scale * g[j];
+        err += w[j] * diff * diff;
+    }
+    return err;
+}
+
+// Approximate nearest point: round each coordinate of t / scale to the alphabet, then search
+// that code's candidates only. Used by the scale search; final choices use nearest_point.
+int near_point(const Codebook& cb, const float* t, const float* w, float scale) {
+    const int base = static_cast<int>(cb.alphabet.size());
+    int code = 0;
+    for (int j = cb.dim - 1; j >= 0; --j) {
+        const float v = t[j] / scale;
+        int digit = 0;
+        while (digit + 1 < base && v > 0.5f * (cb.alphabet[digit] + cb.alphabet[digit + 1])) {
+            ++digit;
+        }
+        code = code * base + digit;
+    }
+    float best = std::numeric_limits<float>::infinity();
+    int best_index = 0;
+    for (uint32_t k = cb.candidate_start[code]; k < cb.candidate_start[code + 1]; ++k) {
+        const float err = point_error(cb, cb.candidates[k], t, w, scale);
+        if (err < best) {
+            best = err;
+            best_index = cb.candidates[k];
+        }
+    }
+    return best_index;
 }
 
 // Index of the point minimising sum_j w_j (t_j - scale * g_j)^2 (lowest index on ties).
@@ -77,12 +183,7 @@ int nearest_point(const Codebook& cb, const float* t, const float* w, float scal
     float best = std::numeric_limits<float>::infinity();
     int best_index = 0;
     for (int i = 0; i < cb.count; ++i) {
-        const float* g = cb.point(i);
-        float err = 0.0f;
-        for (int j = 0; j < cb.dim; ++j) {
-            const float diff = t[j] - scale * g[j];
-            err += w[j] * diff * diff;
-        }
+        const float err = point_error(cb, i, t, w, scale);
         if (err < best) {
             best = err;
             best_index = i;
@@ -123,16 +224,17 @@ Fit fit_group(const Codebook& cb, const float* t, const float* w, int n, int* in
     if (tmax == 0.0f) return {};
     Fit best{0.0f, std::numeric_limits<float>::infinity()};
     int trial[32];
-    // Starting scales: a sweep around "largest value on the largest level", then one per level
-    // (catches groups best served by a uniform point, e.g. constant data).
-    const int n_starts = kScaleTrials + static_cast<int>(cb.levels.size());
+    // Starting scales: a sweep around "largest value on the largest level", then tmax / v for
+    // each positive alphabet value v (catches groups best served by a uniform point, e.g.
+    // constant data; non-positive v give no valid scale and are skipped).
+    const int n_starts = kScaleTrials + static_cast<int>(cb.alphabet.size());
     for (int s = 0; s < n_starts; ++s) {
         float scale = s < kScaleTrials
                           ? tmax / cb.max_abs * (0.45f + 0.075f * static_cast<float>(s))
-                          : tmax / cb.levels[static_cast<size_t>(s - kScaleTrials)];
+                          : tmax / cb.alphabet[static_cast<size_t>(s - kScaleTrials)];
         for (int pass = 0; pass < 2 && scale > 0.0f; ++pass) {
             for (int p = 0; p < n_points; ++p) {
-                trial[p] = nearest_point(cb, t + p * cb.dim, w + p * cb.dim, scale);
+                trial[p] = near_point(cb, t + p * cb.dim, w + p * cb.dim, scale);
             }
             const Fit fit = refit(cb, t, w, n, trial);
             if (fit.error < best.error) {

@@ -1,5 +1,6 @@
 // Reference quantizers for the grid i-quants: an importance-weighted least-squares search over
-// each format's codebook. Correct and deterministic, not fast (a full codebook scan per group).
+// each format's codebook. Deterministic; about 0.5-2 ms per 256-value block on one core, plus a
+// one-off neighbour index per format on first use (up to ~1.5 s for IQ1_S).
 #pragma once
 
 #include <cstdint>

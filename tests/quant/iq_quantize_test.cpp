@@ -36,18 +36,19 @@ RoundTrip make_round_trip(void (*quantize)(const float*, Block*, int64_t, const 
 struct Format {
     const char* name;
     RoundTrip round_trip;
-    double max_rel_rmse;  // bound on sqrt(sum (x - y)^2 / sum x^2) for Gaussian data
+    double max_rel_rmse;  // bound on sqrt(sum (x - y)^2 / sum x^2) for Gaussian data (~8% over
+                          // the measured value: a regression guard)
 };
 
 // Ordered from the fewest to the most bits per weight.
 std::vector<Format> formats() {
     return {
-        {"iq1_s", make_round_trip(quantize_row_iq1_s, dequantize_row_iq1_s), 0.60},
-        {"iq2_xxs", make_round_trip(quantize_row_iq2_xxs, dequantize_row_iq2_xxs), 0.40},
-        {"iq2_xs", make_round_trip(quantize_row_iq2_xs, dequantize_row_iq2_xs), 0.36},
-        {"iq2_s", make_round_trip(quantize_row_iq2_s, dequantize_row_iq2_s), 0.33},
-        {"iq3_xxs", make_round_trip(quantize_row_iq3_xxs, dequantize_row_iq3_xxs), 0.24},
-        {"iq3_s", make_round_trip(quantize_row_iq3_s, dequantize_row_iq3_s), 0.20},
+        {"iq1_s", make_round_trip(quantize_row_iq1_s, dequantize_row_iq1_s), 0.48},
+        {"iq2_xxs", make_round_trip(quantize_row_iq2_xxs, dequantize_row_iq2_xxs), 0.35},
+        {"iq2_xs", make_round_trip(quantize_row_iq2_xs, dequantize_row_iq2_xs), 0.31},
+        {"iq2_s", make_round_trip(quantize_row_iq2_s, dequantize_row_iq2_s), 0.26},
+        {"iq3_xxs", make_round_trip(quantize_row_iq3_xxs, dequantize_row_iq3_xxs), 0.195},
+        {"iq3_s", make_round_trip(quantize_row_iq3_s, dequantize_row_iq3_s), 0.145},
     };
 }
 
