@@ -150,7 +150,7 @@ struct BlockIQ2_XS {
 };
 static_assert(sizeof(BlockIQ2_XS) == 74);
 
-// 2.5625 bpw: 10-bit grid index (8 low in qs, 2 high in qh), explicit sign bytes after qs.
+// 2.5625 bpw: 10-bit grid index (8 low in qs[0..31], 2 high in qh), sign bytes in qs[32..63].
 struct BlockIQ2_S {
     f16_bits d;
     uint8_t qs[kQK_K / 4];
