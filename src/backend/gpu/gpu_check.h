@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "backend/gpu/gpu_compat.h"
+#include "backend/gpu/gpu_runtime.h"
 
 #define RF_GPU_CHECK(call)                                                                    \
     do {                                                                                      \

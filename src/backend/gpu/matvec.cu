@@ -2,7 +2,8 @@
 // dotting each weight unit with the matching activations of all n_tokens tokens (integer dp4a
 // for quantized types), then the warp reduces.
 #include "backend/gpu/gpu_check.h"
-#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/matvec.h"
 
 namespace rf::gpu {
 namespace {

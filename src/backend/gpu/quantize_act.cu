@@ -1,6 +1,7 @@
 // Activation quantization kernel: one warp-sized group of threads per 32-element block.
 #include "backend/gpu/gpu_check.h"
-#include "backend/gpu/quantize_act.cuh"
+#include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/quantize_act.h"
 
 namespace rf::gpu {
 namespace {

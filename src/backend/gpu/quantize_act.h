@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "backend/gpu/gpu_compat.h"
+#include "backend/gpu/gpu_runtime.h"
 
 namespace rf::gpu {
 

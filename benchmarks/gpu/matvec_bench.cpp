@@ -9,7 +9,7 @@
 
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_matrix.h"
-#include "backend/gpu/matvec.cuh"
+#include "backend/gpu/matvec.h"
 #include "quant/reference.h"
 
 namespace {
@@ -29,7 +29,7 @@ constexpr int kLayers = 8;
 
 // Median of `reps` timings (ms) of fn(), after warm-up.
 template <typename Fn>
-float time_median_ms(Fn fn, int reps) {
+double time_median_ms(Fn fn, int reps) {
     gpuEvent_t start, stop;
     RF_GPU_CHECK(gpuEventCreate(&start));
     RF_GPU_CHECK(gpuEventCreate(&stop));
@@ -47,7 +47,7 @@ float time_median_ms(Fn fn, int reps) {
     std::sort(ms.begin(), ms.end());
     RF_GPU_CHECK(gpuEventDestroy(start));
     RF_GPU_CHECK(gpuEventDestroy(stop));
-    return ms[ms.size() / 2];
+    return static_cast<double>(ms[ms.size() / 2]);
 }
 
 double copy_bandwidth_gbs() {
@@ -56,7 +56,7 @@ double copy_bandwidth_gbs() {
     RF_GPU_CHECK(gpuMalloc(&a, bytes));
     RF_GPU_CHECK(gpuMalloc(&b, bytes));
     RF_GPU_CHECK(gpuMemset(a, 1, bytes));
-    const float ms = time_median_ms([&] { RF_GPU_CHECK(gpuMemcpyAsync(b, a, bytes, gpuMemcpyDeviceToDevice, nullptr)); }, 10);
+    const double ms = time_median_ms([&] { RF_GPU_CHECK(gpuMemcpyAsync(b, a, bytes, gpuMemcpyDeviceToDevice, nullptr)); }, 10);
     RF_GPU_CHECK(gpuFree(a));
     RF_GPU_CHECK(gpuFree(b));
     return 2.0 * static_cast<double>(bytes) / (ms * 1e-3) / 1e9;  // read + write
@@ -139,11 +139,11 @@ int main(int argc, char** argv) {
                 rf::gpu::matvec(u.m, a, d_x, n_tokens, d_y, prop.warpSize, nullptr);
             }
         };
-        const float ms = time_median_ms(pass, 20);
+        const double ms = time_median_ms(pass, 20);
         const double gbs = static_cast<double>(total) / (ms * 1e-3) / 1e9;
         const double tps = 1e3 / (ms / kLayers * 32);
         std::printf("| %s | %d | %.1f | %.1f | %.0f | %.0f%% | %.0f |\n", rf::quant::traits(type).name.data(), n_tokens,
-                    total / 1e6, ms * 1e3, gbs, 100.0 * gbs / copy_gbs, tps * n_tokens);
+                    static_cast<double>(total) / 1e6, ms * 1e3, gbs, 100.0 * gbs / copy_gbs, tps * n_tokens);
         for (const Uploaded& u : mats) {
             RF_GPU_CHECK(gpuFree(const_cast<uint8_t*>(u.m.qs)));
             if (u.m.scales) RF_GPU_CHECK(gpuFree(const_cast<uint16_t*>(u.m.scales)));

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "backend/gpu/gpu_compat.h"
-#include "backend/gpu/quantize_act.cuh"
+#include "backend/gpu/gpu_runtime.h"
+#include "backend/gpu/quantize_act.h"
 #include "quant/types.h"
 
 namespace rf::gpu {

@@ -1,0 +1,154 @@
+// Paged causal attention with split-K: each thread block attends one (token, head) to one chunk of
+// kSplitKeys cached positions with an online softmax, writing (max, sum, acc[head_dim_v]); a
+// second kernel merges the chunks. Decode (one token) thus spreads over many blocks.
+#include <cfloat>
+
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/ops.h"
+
+namespace rf::gpu {
+namespace {
+
+constexpr int kThreads = 128;
+constexpr int kSplitKeys = 128;
+constexpr int kMaxHeadDim = 256;
+
+__device__ __forceinline__ float h2f(uint16_t bits) { return __half2float(__ushort_as_half(bits)); }
+
+__global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_tokens, const float* k, const float* v) {
+    const int64_t width_k = static_cast<int64_t>(kv.n_head_kv) * kv.head_dim_k;
+    const int64_t width_v = static_cast<int64_t>(kv.n_head_kv) * kv.head_dim_v;
+    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    const int64_t t = blockIdx.y;
+    if (t >= n_tokens) return;
+    const int32_t slot = slots[t];
+    const int64_t block = slot / kv.block_size;
+    const int64_t row = slot % kv.block_size;
+    auto to_half = [](float x) { return __half_as_ushort(__float2half_rn(fminf(fmaxf(x, -65504.0f), 65504.0f))); };
+    if (idx < width_k) {
+        const int64_t g = idx / kv.head_dim_k, d = idx % kv.head_dim_k;
+        kv.k[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_k + d] = to_half(k[t * width_k + idx]);
+    }
+    if (idx < width_v) {
+        const int64_t g = idx / kv.head_dim_v, d = idx % kv.head_dim_v;
+        kv.v[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_v + d] = to_half(v[t * width_v + idx]);
+    }
+}
+
+// partials layout: [n_tokens][n_head][n_splits][2 + head_dim_v] = {max, sum, acc...}
+__global__ void __launch_bounds__(kThreads)
+attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restrict__ q, int32_t n_head, float scale,
+                         int32_t n_splits, float* __restrict__ partials) {
+    constexpr int kWarps = kThreads / RF_WARP_SIZE;
+    constexpr int kMaxPerLane = kMaxHeadDim / RF_WARP_SIZE;
+    const int32_t split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
+    const int32_t dk = kv.head_dim_k, dv = kv.head_dim_v;
+    const int32_t g = h / (n_head / kv.n_head_kv);
+    const int32_t n_kv = batch.positions[t] + 1;
+    const int32_t begin = split * kSplitKeys;
+    const int32_t end = min(n_kv, begin + kSplitKeys);
+    float* part = partials + ((static_cast<int64_t>(t) * n_head + h) * n_splits + split) * (2 + dv);
+
+    __shared__ float s_q[kMaxHeadDim];
+    __shared__ float s_m[kWarps], s_l[kWarps];
+    __shared__ float s_acc[kWarps][kMaxHeadDim];
+    const float* qh = q + (static_cast<int64_t>(t) * n_head + h) * dk;
+    for (int d = threadIdx.x; d < dk; d += kThreads) s_q[d] = qh[d] * scale;
+    __syncthreads();
+
+    const int warp = threadIdx.x / RF_WARP_SIZE, lane = threadIdx.x % RF_WARP_SIZE;
+    const int32_t* table = batch.block_tables + batch.block_table_offsets[batch.token_seq[t]];
+    float m = -FLT_MAX, l = 0.0f;
+    float acc[kMaxPerLane] = {};
+    for (int32_t j = begin + warp; j < end; j += kWarps) {
+        const int64_t block = table[j / kv.block_size];
+        const int64_t row = j % kv.block_size;
+        const uint16_t* kr = kv.k + ((block * kv.n_head_kv + g) * kv.block_size + row) * dk;
+        float s = 0.0f;
+        for (int d = lane; d < dk; d += RF_WARP_SIZE) s += s_q[d] * h2f(kr[d]);
+        s = warp_sum(s);
+        const float m_new = fmaxf(m, s);
+        const float corr = __expf(m - m_new);
+        const float p = __expf(s - m_new);
+        l = l * corr + p;
+        const uint16_t* vr = kv.v + ((block * kv.n_head_kv + g) * kv.block_size + row) * dv;
+#pragma unroll
+        for (int i = 0; i < kMaxPerLane; ++i) {
+            const int d = lane + i * RF_WARP_SIZE;
+            if (d < dv) acc[i] = acc[i] * corr + p * h2f(vr[d]);
+        }
+        m = m_new;
+    }
+    // Merge the warps of this block.
+    if (lane == 0) {
+        s_m[warp] = m;
+        s_l[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < kMaxPerLane; ++i) {
+        const int d = lane + i * RF_WARP_SIZE;
+        if (d < dv) s_acc[warp][d] = acc[i];
+    }
+    __syncthreads();
+    float m_all = -FLT_MAX;
+    for (int w = 0; w < kWarps; ++w) m_all = fmaxf(m_all, s_m[w]);
+    if (threadIdx.x == 0) {
+        float l_all = 0.0f;
+        for (int w = 0; w < kWarps; ++w) l_all += s_l[w] * __expf(s_m[w] - m_all);
+        part[0] = m_all;
+        part[1] = l_all;
+    }
+    for (int d = threadIdx.x; d < dv; d += kThreads) {
+        float a = 0.0f;
+        for (int w = 0; w < kWarps; ++w) a += s_acc[w][d] * __expf(s_m[w] - m_all);
+        part[2 + d] = a;
+    }
+}
+
+__global__ void attention_combine_kernel(const float* __restrict__ partials, int32_t n_head, int32_t n_splits,
+                                         int32_t dv, const int32_t* positions, float* __restrict__ out) {
+    const int32_t h = blockIdx.x, t = blockIdx.y;
+    const int32_t used = (positions[t] + kSplitKeys) / kSplitKeys;  // splits holding keys
+    const float* part = partials + (static_cast<int64_t>(t) * n_head + h) * n_splits * (2 + dv);
+    float m_all = -FLT_MAX;
+    for (int s = 0; s < used; ++s) m_all = fmaxf(m_all, part[s * (2 + dv)]);
+    float l_all = 0.0f;
+    for (int s = 0; s < used; ++s) l_all += part[s * (2 + dv) + 1] * __expf(part[s * (2 + dv)] - m_all);
+    const float inv = 1.0f / l_all;
+    for (int d = threadIdx.x; d < dv; d += blockDim.x) {
+        float a = 0.0f;
+        for (int s = 0; s < used; ++s) a += part[s * (2 + dv) + 2 + d] * __expf(part[s * (2 + dv)] - m_all);
+        out[(static_cast<int64_t>(t) * n_head + h) * dv + d] = a * inv;
+    }
+}
+
+int32_t splits_for(int32_t max_kv) { return (max_kv + kSplitKeys - 1) / kSplitKeys; }
+
+}  // namespace
+
+void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, const float* v, gpuStream_t stream) {
+    if (batch.n_tokens == 0) return;
+    const int64_t width = static_cast<int64_t>(kv.n_head_kv) * max(kv.head_dim_k, kv.head_dim_v);
+    const dim3 grid(static_cast<unsigned>((width + 255) / 256), static_cast<unsigned>(batch.n_tokens));
+    store_kv_kernel<<<grid, 256, 0, stream>>>(kv, batch.kv_slots, batch.n_tokens, k, v);
+    RF_GPU_CHECK_LAUNCH();
+}
+
+int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v) {
+    return static_cast<int64_t>(n_tokens) * n_head * splits_for(max_kv) * (2 + head_dim_v);
+}
+
+void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
+               float* out, float* partials, gpuStream_t stream) {
+    if (batch.n_tokens == 0) return;
+    const int32_t n_splits = splits_for(batch.max_kv);
+    const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
+    attention_partial_kernel<<<grid, kThreads, 0, stream>>>(kv, batch, q, n_head, scale, n_splits, partials);
+    RF_GPU_CHECK_LAUNCH();
+    const dim3 grid2(static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
+    attention_combine_kernel<<<grid2, 128, 0, stream>>>(partials, n_head, n_splits, kv.head_dim_v, batch.positions, out);
+    RF_GPU_CHECK_LAUNCH();
+}
+
+}  // namespace rf::gpu

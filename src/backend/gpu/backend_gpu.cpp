@@ -1,0 +1,437 @@
+// GpuBackend: engine::Backend on one GPU. Weights are repacked (gpu_matrix.h) and uploaded once;
+// activations, KV pools and per-step batch arrays live in device buffers sized at set-up and
+// grown only when a larger step arrives. All work is queued on one stream.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <numbers>
+
+#include "backend/gpu/backend_gpu.h"
+#include "backend/gpu/gemm.h"
+#include "backend/gpu/gpu_check.h"
+#include "backend/gpu/gpu_matrix.h"
+#include "backend/gpu/matvec.h"
+#include "backend/gpu/ops.h"
+#include "core/check.h"
+#include "core/half.h"
+#include "quant/reference.h"
+
+namespace rf::gpu {
+namespace {
+
+// nvcc cannot evaluate fmt's compile-time format checks, so .cu files format at run time.
+template <typename... Args>
+Status gpu_error(std::string_view format, const Args&... args) {
+    return Status::error(fmt::format(fmt::runtime(format), args...));
+}
+
+using engine::Tensor;
+using quant::GgmlType;
+
+// A weight matrix (or each expert of a 3-D tensor) in device memory; Tensor::data points here.
+struct GpuWeight {
+    std::vector<DeviceMatrix> experts;
+};
+
+// A device array that grows (outside the steady state) to the largest size asked for.
+template <typename T>
+class GrowBuffer {
+public:
+    ~GrowBuffer() {
+        if (ptr_ != nullptr) (void)gpuFree(ptr_);
+    }
+    T* get(size_t count) {
+        if (count > capacity_) {
+            if (ptr_ != nullptr) RF_GPU_CHECK(gpuFree(ptr_));
+            RF_GPU_CHECK(gpuMalloc(&ptr_, std::max<size_t>(count, 1) * sizeof(T)));
+            capacity_ = count;
+        }
+        return ptr_;
+    }
+    T* data() const { return ptr_; }
+
+private:
+    T* ptr_ = nullptr;
+    size_t capacity_ = 0;
+};
+
+// YaRN correction dimension, as in the CPU backend.
+float yarn_corr_dim(int32_t n_rot, int32_t n_ctx_orig, float n_rotations, float base) {
+    return static_cast<float>(n_rot) *
+           std::log(static_cast<float>(n_ctx_orig) / (n_rotations * 2.0f * std::numbers::pi_v<float>)) /
+           (2.0f * std::log(base));
+}
+
+class GpuBackend final : public engine::Backend {
+public:
+    explicit GpuBackend(const gpuDeviceProp& prop) : warp_size_(prop.warpSize), name_(prop.name) {
+        RF_GPU_CHECK(gpuStreamCreate(&stream_));
+        gemm_ = std::make_unique<GemmRunner>(stream_);
+    }
+    ~GpuBackend() override {
+        (void)gpuStreamSynchronize(stream_);
+        gemm_.reset();
+        for (void* p : allocations_) (void)gpuFree(p);
+        (void)gpuStreamDestroy(stream_);
+    }
+
+    std::string name() const override { return std::string(RF_GPU_PLATFORM) + " (" + name_ + ")"; }
+
+    Result<Tensor> upload_weight(const engine::WeightSource& src) override;
+    Tensor alloc_activation(int64_t ne0, int64_t ne1) override;
+    Status alloc_kv(const engine::KvLayout& layout) override;
+    void copy_kv_block(int32_t src, int32_t dst) override;
+    void set_batch(const engine::BatchInfo& batch) override;
+
+    void get_rows(const Tensor& table, Tensor& out) override {
+        gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
+    }
+    void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override {
+        gpu::rms_norm(f32(x), f32(w), eps, x.ne[0], x.ne[1], f32(out), stream_);
+    }
+    void matmul(const Tensor& w, const Tensor& x, Tensor& y) override {
+        run_matmul(weight(w).experts[0], f32(x), static_cast<int>(x.ne[1]), f32(y));
+    }
+    void add_bias(Tensor& x, const Tensor& b) override { gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_); }
+    void add(const Tensor& a, const Tensor& b, Tensor& out) override {
+        gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
+    }
+    void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
+        gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
+    }
+    void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
+    void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
+        gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
+    }
+    void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
+        const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
+        gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
+                       attn_scratch_.get(static_cast<size_t>(need)), stream_);
+    }
+    void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
+    void gather_output_rows(const Tensor& x, Tensor& out) override {
+        gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
+    }
+    void read(const Tensor& t, std::span<float> host) override {
+        const size_t n = std::min(host.size(), static_cast<size_t>(t.n_elements()));
+        RF_GPU_CHECK(gpuMemcpyAsync(host.data(), t.data, n * sizeof(float), gpuMemcpyDeviceToHost, stream_));
+        RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+    }
+
+private:
+    static float* f32(const Tensor& t) { return static_cast<float*>(t.data); }
+    static const GpuWeight& weight(const Tensor& t) { return *static_cast<const GpuWeight*>(t.data); }
+
+    void* device_alloc(size_t bytes) {
+        void* p = nullptr;
+        RF_GPU_CHECK(gpuMalloc(&p, std::max<size_t>(bytes, 16)));
+        allocations_.push_back(p);
+        return p;
+    }
+    template <typename T>
+    T* upload(const T* host, size_t count) {
+        T* p = static_cast<T*>(device_alloc(count * sizeof(T)));
+        RF_GPU_CHECK(gpuMemcpy(p, host, count * sizeof(T), gpuMemcpyHostToDevice));
+        return p;
+    }
+    Result<DeviceMatrix> upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols);
+    void run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y);
+    PagedKvView kv_view(int32_t il) const {
+        return {kv_k_[static_cast<size_t>(il)], kv_v_[static_cast<size_t>(il)], kv_layout_.block_size,
+                kv_layout_.n_head_kv, kv_layout_.head_dim_k, kv_layout_.head_dim_v};
+    }
+    DeviceBatch device_batch() const {
+        return {batch_.n_tokens, step_[kPositions], step_[kSlots], step_[kTokenSeq], step_[kTableOffsets],
+                step_[kTables], max_kv_};
+    }
+
+    int warp_size_;
+    std::string name_;
+    gpuStream_t stream_ = nullptr;
+    std::unique_ptr<GemmRunner> gemm_;
+    std::vector<void*> allocations_;
+    std::deque<GpuWeight> weights_;
+
+    engine::KvLayout kv_layout_;
+    std::vector<uint16_t*> kv_k_, kv_v_;
+
+    engine::BatchInfo batch_;
+    int32_t max_kv_ = 0;
+    int64_t n_output_rows_ = 0;
+    std::vector<int32_t> staging_;  // host copy of all per-step arrays, uploaded in one transfer
+    GrowBuffer<int32_t> d_step_;  // all per-step arrays, in the order of StepArray
+    enum StepArray { kTokens, kPositions, kSlots, kTokenSeq, kTableOffsets, kTables, kOutputRows, kNumStepArrays };
+    const int32_t* step_[kNumStepArrays] = {};
+
+    GrowBuffer<int8_t> act_qs_;
+    GrowBuffer<float2> act_ds_;
+    GrowBuffer<float> attn_scratch_;
+    // MoE scratch.
+    GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
+    GrowBuffer<int32_t> moe_rows_, moe_dst_;
+    std::vector<float> moe_host_logits_;
+};
+
+Result<DeviceMatrix> GpuBackend::upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols) {
+    if (n_cols % 32 != 0) return gpu_error("GPU backend needs rows of a multiple of 32 elements, got {}", n_cols);
+    auto pack = [&]() -> Result<PackedMatrix> {
+        if (gpu_supports_type(type)) return pack_matrix(type, rows, n_rows, n_cols);
+        // Types without a GPU kernel are widened to fp16 once, at load.
+        const size_t rb = quant::row_bytes(type, static_cast<size_t>(n_cols));
+        std::vector<float> row(static_cast<size_t>(n_cols));
+        std::vector<uint16_t> f16(static_cast<size_t>(n_rows * n_cols));
+        for (int64_t r = 0; r < n_rows; ++r) {
+            quant::dequantize_row(type, rows + r * rb, row.data(), n_cols);
+            for (int64_t c = 0; c < n_cols; ++c) f16[static_cast<size_t>(r * n_cols + c)] = float_to_fp16(row[static_cast<size_t>(c)]);
+        }
+        return pack_matrix(GgmlType::kF16, f16.data(), n_rows, n_cols);
+    };
+    Result<PackedMatrix> packed = pack();
+    if (!packed.is_ok()) return packed.status();
+    DeviceMatrix m{packed->type, n_rows, n_cols, upload(packed->qs.data(), packed->qs.size()), nullptr,
+                   packed->qs_row_bytes, packed->scale_row_count};
+    if (!packed->scales.empty()) m.scales = upload(packed->scales.data(), packed->scales.size());
+    return m;
+}
+
+Result<Tensor> GpuBackend::upload_weight(const engine::WeightSource& src) {
+    Tensor t;
+    t.type = src.type;
+    t.ne = src.ne;
+    t.row_bytes = quant::row_bytes(src.type, static_cast<size_t>(src.ne[0]));
+    t.matrix_bytes = t.row_bytes * static_cast<size_t>(src.ne[1]);
+    if (src.ne[1] == 1 && src.ne[2] == 1) {
+        // Vectors (norm weights, biases, rope factors) become plain float arrays.
+        std::vector<float> values(static_cast<size_t>(src.ne[0]));
+        quant::dequantize_row(src.type, src.bytes.data(), values.data(), src.ne[0]);
+        t.type = GgmlType::kF32;
+        t.row_bytes = values.size() * sizeof(float);
+        t.data = upload(values.data(), values.size());
+        return t;
+    }
+    GpuWeight& w = weights_.emplace_back();
+    for (int64_t e = 0; e < src.ne[2]; ++e) {
+        RF_ASSIGN_OR_RETURN(DeviceMatrix m, upload_matrix(src.type, src.bytes.data() + e * t.matrix_bytes, src.ne[1], src.ne[0]));
+        w.experts.push_back(m);
+    }
+    t.data = &w;
+    return t;
+}
+
+Tensor GpuBackend::alloc_activation(int64_t ne0, int64_t ne1) {
+    Tensor t;
+    t.type = GgmlType::kF32;
+    t.ne = {ne0, ne1, 1};
+    t.row_bytes = static_cast<size_t>(ne0) * sizeof(float);
+    t.matrix_bytes = t.row_bytes * static_cast<size_t>(ne1);
+    t.data = device_alloc(t.matrix_bytes);
+    RF_GPU_CHECK(gpuMemset(t.data, 0, t.matrix_bytes));
+    return t;
+}
+
+Status GpuBackend::alloc_kv(const engine::KvLayout& layout) {
+    if (layout.type != GgmlType::kF16) return gpu_error("GPU KV cache is fp16; asked for {}", quant::traits(layout.type).name);
+    if (layout.head_dim_k > 256 || layout.head_dim_v > 256) return gpu_error("GPU attention supports head_dim <= 256");
+    const size_t per_block_k = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_k;
+    const size_t per_block_v = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_v;
+    const size_t need = static_cast<size_t>(layout.n_layer) * layout.n_blocks * (per_block_k + per_block_v) * 2;
+    size_t free_bytes = 0, total = 0;
+    RF_GPU_CHECK(gpuMemGetInfo(&free_bytes, &total));
+    if (need > free_bytes) return gpu_error("KV cache needs {} MiB but the GPU has {} MiB free", need >> 20, free_bytes >> 20);
+    kv_layout_ = layout;
+    kv_k_.clear();
+    kv_v_.clear();
+    for (int32_t il = 0; il < layout.n_layer; ++il) {
+        kv_k_.push_back(static_cast<uint16_t*>(device_alloc(per_block_k * layout.n_blocks * 2)));
+        kv_v_.push_back(static_cast<uint16_t*>(device_alloc(per_block_v * layout.n_blocks * 2)));
+    }
+    return Status::ok();
+}
+
+void GpuBackend::copy_kv_block(int32_t src, int32_t dst) {
+    const size_t bk = static_cast<size_t>(kv_layout_.n_head_kv) * kv_layout_.block_size * kv_layout_.head_dim_k;
+    const size_t bv = static_cast<size_t>(kv_layout_.n_head_kv) * kv_layout_.block_size * kv_layout_.head_dim_v;
+    for (size_t il = 0; il < kv_k_.size(); ++il) {
+        RF_GPU_CHECK(gpuMemcpyAsync(kv_k_[il] + dst * bk, kv_k_[il] + src * bk, bk * 2, gpuMemcpyDeviceToDevice, stream_));
+        RF_GPU_CHECK(gpuMemcpyAsync(kv_v_[il] + dst * bv, kv_v_[il] + src * bv, bv * 2, gpuMemcpyDeviceToDevice, stream_));
+    }
+}
+
+void GpuBackend::set_batch(const engine::BatchInfo& batch) {
+    batch_ = batch;
+    max_kv_ = 0;
+    for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
+    n_output_rows_ = static_cast<int64_t>(batch.output_rows.size());
+    // All arrays go up in one host-to-device copy.
+    const std::span<const int32_t> parts[kNumStepArrays] = {batch.tokens,      batch.positions,
+                                                            batch.kv_slots,    batch.token_seq,
+                                                            batch.block_table_offsets, batch.block_tables,
+                                                            batch.output_rows};
+    size_t total = 0;
+    for (const auto& p : parts) total += p.size();
+    staging_.resize(total);
+    int32_t* d = d_step_.get(total);
+    size_t offset = 0;
+    for (int i = 0; i < kNumStepArrays; ++i) {
+        std::copy(parts[i].begin(), parts[i].end(), staging_.begin() + static_cast<std::ptrdiff_t>(offset));
+        step_[i] = d + offset;
+        offset += parts[i].size();
+    }
+    RF_GPU_CHECK(gpuMemcpyAsync(d, staging_.data(), total * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
+    // `staging_` is pageable and reused next step: let the copy finish first.
+    RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+}
+
+void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y) {
+    QuantizedActs acts;
+    if (w.type != GgmlType::kF16 || (n_tokens > kMaxMatvecTokens && !GemmRunner::has_blas())) {
+        acts.n_cols_padded = padded_act_cols(w.n_cols);
+        acts.qs = act_qs_.get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
+        acts.ds = act_ds_.get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
+        if (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas()) quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
+    }
+    if (n_tokens <= kMaxMatvecTokens) {
+        matvec(w, acts, x, n_tokens, y, warp_size_, stream_);
+    } else {
+        gemm_->run(w, x, acts, n_tokens, y, warp_size_);
+    }
+}
+
+void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
+    RopeKernelParams p;
+    p.neox = params.type == engine::RopeType::kNeox;
+    p.n_rot = params.n_rot;
+    p.freq_base = params.freq_base;
+    p.freq_scale = params.freq_scale;
+    p.ext_factor = params.ext_factor;
+    p.mscale = params.attn_factor;
+    if (params.ext_factor != 0.0f) {
+        const int32_t n_ctx_orig = params.n_ctx_orig > 0 ? params.n_ctx_orig : 4096;
+        p.yarn_low = std::max(0.0f, std::floor(yarn_corr_dim(params.n_rot, n_ctx_orig, params.beta_fast, params.freq_base)));
+        p.yarn_high = std::min(static_cast<float>(params.n_rot - 1),
+                               std::ceil(yarn_corr_dim(params.n_rot, n_ctx_orig, params.beta_slow, params.freq_base)));
+        p.mscale *= 1.0f + 0.1f * std::log(1.0f / params.freq_scale);
+    }
+    p.freq_factors = params.freq_factors.empty() ? nullptr : f32(params.freq_factors);
+    const int64_t head_dim = x.ne[0] / n_head;
+    gpu::rope(f32(x), step_[kPositions], x.ne[1], n_head, static_cast<int32_t>(head_dim), p, stream_);
+}
+
+void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
+    const int64_t n_tokens = x.ne[1];
+    const int64_t n_embd = x.ne[0];
+    const DeviceMatrix& router = weight(w.gate_inp).experts[0];
+    const int64_t n_expert = router.n_rows;
+    const int64_t n_ff = weight(w.gate_exps).experts[0].n_rows;
+    const int32_t k = p.n_expert_used;
+
+    // 1. Router logits to the host; top-k and softmax weights there (k and n_expert are small).
+    float* logits = moe_logits_.get(static_cast<size_t>(n_tokens * n_expert));
+    run_matmul(router, f32(x), static_cast<int>(n_tokens), logits);
+    moe_host_logits_.resize(static_cast<size_t>(n_tokens * n_expert));
+    RF_GPU_CHECK(gpuMemcpyAsync(moe_host_logits_.data(), logits, moe_host_logits_.size() * sizeof(float),
+                                gpuMemcpyDeviceToHost, stream_));
+    RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+    std::vector<int32_t> ids(static_cast<size_t>(n_tokens * k));
+    std::vector<float> weights(static_cast<size_t>(n_tokens * k));
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* row = moe_host_logits_.data() + t * n_expert;
+        const float mx = *std::max_element(row, row + n_expert);
+        double total = 0.0;
+        for (int64_t e = 0; e < n_expert; ++e) total += std::exp(static_cast<double>(row[e] - mx));
+        std::vector<int32_t> order(static_cast<size_t>(n_expert));
+        for (int32_t e = 0; e < n_expert; ++e) order[static_cast<size_t>(e)] = e;
+        std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                          [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+        float sum = 0.0f;
+        for (int32_t j = 0; j < k; ++j) {
+            ids[static_cast<size_t>(t * k + j)] = order[static_cast<size_t>(j)];
+            weights[static_cast<size_t>(t * k + j)] =
+                static_cast<float>(std::exp(static_cast<double>(row[order[static_cast<size_t>(j)]] - mx)) / total);
+            sum += weights[static_cast<size_t>(t * k + j)];
+        }
+        if (p.normalize_weights) {
+            for (int32_t j = 0; j < k; ++j) weights[static_cast<size_t>(t * k + j)] /= sum;
+        }
+    }
+    // 2. Per expert: gather its tokens, SwiGLU FFN, scatter-add weighted rows into `out`.
+    RF_GPU_CHECK(gpuMemsetAsync(out.data, 0, static_cast<size_t>(n_tokens * n_embd) * sizeof(float), stream_));
+    std::vector<int32_t> rows, dst;
+    std::vector<float> row_w;
+    for (int32_t e = 0; e < n_expert; ++e) {
+        rows.clear();
+        row_w.clear();
+        for (int64_t t = 0; t < n_tokens; ++t) {
+            for (int32_t j = 0; j < k; ++j) {
+                if (ids[static_cast<size_t>(t * k + j)] != e) continue;
+                rows.push_back(static_cast<int32_t>(t));
+                row_w.push_back(weights[static_cast<size_t>(t * k + j)]);
+            }
+        }
+        if (rows.empty()) continue;
+        const int64_t m = static_cast<int64_t>(rows.size());
+        int32_t* d_rows = moe_rows_.get(rows.size());
+        float* d_w = moe_w_.get(rows.size());
+        RF_GPU_CHECK(gpuMemcpyAsync(d_rows, rows.data(), rows.size() * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
+        RF_GPU_CHECK(gpuMemcpyAsync(d_w, row_w.data(), row_w.size() * sizeof(float), gpuMemcpyHostToDevice, stream_));
+        float* xe = moe_x_.get(static_cast<size_t>(m * n_embd));
+        float* g = moe_gate_.get(static_cast<size_t>(m * n_ff));
+        float* u = moe_up_.get(static_cast<size_t>(m * n_ff));
+        float* dn = moe_down_.get(static_cast<size_t>(m * n_embd));
+        gather_rows(f32(x), d_rows, m, n_embd, xe, stream_);
+        run_matmul(weight(w.gate_exps).experts[static_cast<size_t>(e)], xe, static_cast<int>(m), g);
+        run_matmul(weight(w.up_exps).experts[static_cast<size_t>(e)], xe, static_cast<int>(m), u);
+        gpu::swiglu(g, u, g, m * n_ff, stream_);
+        run_matmul(weight(w.down_exps).experts[static_cast<size_t>(e)], g, static_cast<int>(m), dn);
+        scatter_add_rows(dn, d_rows, d_w, m, n_embd, f32(out), stream_);
+        // Host vectors are reused next expert: the small uploads must have completed.
+        RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+    }
+}
+
+}  // namespace
+
+Result<std::vector<DeviceInfo>> list_devices() {
+    int count = 0;
+    const gpuError_t err = gpuGetDeviceCount(&count);
+    if (err != gpuSuccess) return gpu_error("{} runtime reports no device: {}", RF_GPU_PLATFORM, gpuGetErrorString(err));
+    if (count == 0) return gpu_error("{} runtime found no GPU", RF_GPU_PLATFORM);
+    std::vector<DeviceInfo> devices;
+    for (int i = 0; i < count; ++i) {
+        gpuDeviceProp prop{};
+        if (gpuGetDeviceProperties(&prop, i) != gpuSuccess) continue;
+        DeviceInfo info;
+        info.index = i;
+        info.name = prop.name;
+        info.platform = RF_GPU_PLATFORM;
+#if defined(RF_GPU_HIP)
+        info.arch = prop.gcnArchName;
+#else
+        info.arch = "sm_" + std::to_string(prop.major) + std::to_string(prop.minor);
+#endif
+        info.total_bytes = prop.totalGlobalMem;
+        info.warp_size = prop.warpSize;
+        info.multiprocessors = prop.multiProcessorCount;
+        size_t free_bytes = 0, total = 0;
+        if (gpuSetDevice(i) == gpuSuccess && gpuMemGetInfo(&free_bytes, &total) == gpuSuccess) info.free_bytes = free_bytes;
+        devices.push_back(info);
+    }
+    if (devices.empty()) return gpu_error("{} devices could not be queried", RF_GPU_PLATFORM);
+    return devices;
+}
+
+Result<std::unique_ptr<engine::Backend>> create_backend(int index) {
+    RF_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, list_devices());
+    if (index < 0 || index >= static_cast<int>(devices.size())) {
+        return gpu_error("GPU {} does not exist ({} found)", index, devices.size());
+    }
+    gpuError_t err = gpuSetDevice(index);
+    if (err != gpuSuccess) return gpu_error("cannot select GPU {}: {}", index, gpuGetErrorString(err));
+    gpuDeviceProp prop{};
+    err = gpuGetDeviceProperties(&prop, index);
+    if (err != gpuSuccess) return gpu_error("cannot query GPU {}: {}", index, gpuGetErrorString(err));
+    return std::unique_ptr<engine::Backend>(new GpuBackend(prop));
+}
+
+}  // namespace rf::gpu

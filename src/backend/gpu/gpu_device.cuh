@@ -1,0 +1,61 @@
+// Device-side helpers shared by every kernel: warp width, warp reductions, int8 dot products.
+// Included by .cu files only (CUDA-spelled; hipcc maps them).
+#pragma once
+
+#include "backend/gpu/gpu_runtime.h"
+
+// Warp (wavefront) width of the code being compiled: 64 on CDNA/GCN, 32 on RDNA and NVIDIA.
+// Device code only; host code reads gpuDeviceProp::warpSize.
+#if defined(__HIP_DEVICE_COMPILE__)
+#define RF_WARP_SIZE __AMDGCN_WAVEFRONT_SIZE
+#else
+#define RF_WARP_SIZE 32
+#endif
+
+namespace rf::gpu {
+
+// Butterfly reduction step across the warp (all lanes active).
+template <typename T>
+__device__ __forceinline__ T shfl_xor(T value, int lane_mask) {
+#if defined(__HIPCC__)
+    return __shfl_xor(value, lane_mask, RF_WARP_SIZE);
+#else
+    return __shfl_xor_sync(0xffffffffu, value, lane_mask, RF_WARP_SIZE);
+#endif
+}
+
+// Sum of `value` over the warp, returned in every lane.
+template <typename T>
+__device__ __forceinline__ T warp_sum(T value) {
+#pragma unroll
+    for (int offset = RF_WARP_SIZE / 2; offset > 0; offset >>= 1) value += shfl_xor(value, offset);
+    return value;
+}
+
+// Maximum of `value` over the warp, returned in every lane.
+__device__ __forceinline__ float warp_max(float value) {
+#pragma unroll
+    for (int offset = RF_WARP_SIZE / 2; offset > 0; offset >>= 1) value = fmaxf(value, shfl_xor(value, offset));
+    return value;
+}
+
+// Dot product of four signed bytes packed in a and b, accumulated onto c.
+__device__ __forceinline__ int dot4_i8(int a, int b, int c) {
+#if defined(__HIP_DEVICE_COMPILE__)
+#if defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || \
+    defined(__gfx941__) || defined(__gfx942__) || defined(__gfx1030__) || defined(__gfx1100__) ||  \
+    defined(__gfx1101__) || defined(__gfx1102__)
+    return __builtin_amdgcn_sdot4(a, b, c, false);
+#else
+    const char4 va = *reinterpret_cast<const char4*>(&a);
+    const char4 vb = *reinterpret_cast<const char4*>(&b);
+    return c + va.x * vb.x + va.y * vb.y + va.z * vb.z + va.w * vb.w;
+#endif
+#elif defined(__HIPCC__)
+    return c + 0 * (a ^ b);  // host pass of HIP: never executed
+#else
+    return __dp4a(a, b, c);
+#endif
+}
+
+}  // namespace rf::gpu

@@ -1,0 +1,85 @@
+// Launchers of the GPU ops other than mat-vec. Activations are row-major float32
+// [n_rows][width]; every launcher takes the stream it runs on and checks its launch.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/gpu/gpu_runtime.h"
+#include "backend/gpu/matvec.h"
+
+namespace rf::gpu {
+
+// ---- elementwise.cu ----
+// out = a + b over n floats (out may alias a).
+void add(const float* a, const float* b, float* out, int64_t n, gpuStream_t stream);
+// x[r][c] += bias[c] for rows of `width`.
+void add_bias(float* x, const float* bias, int64_t width, int64_t n_rows, gpuStream_t stream);
+// out = silu(gate) * up over n floats.
+void swiglu(const float* gate, const float* up, float* out, int64_t n, gpuStream_t stream);
+// out[i] = x[rows[i]] for n_out rows of `width` floats (rows in device memory).
+void gather_rows(const float* x, const int32_t* rows, int64_t n_out, int64_t width, float* out, gpuStream_t stream);
+// out[rows[i]] += weights[i] * src[i] for n rows of `width` (rows distinct within one call).
+void scatter_add_rows(const float* src, const int32_t* rows, const float* weights, int64_t n, int64_t width,
+                      float* out, gpuStream_t stream);
+// out (fp16 bits) = x over n floats.
+void f32_to_f16(const float* x, uint16_t* out, int64_t n, gpuStream_t stream);
+
+// ---- rms_norm.cu ----
+// out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, rows of `width`.
+void rms_norm(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out, gpuStream_t stream);
+
+// ---- rope.cu ----
+struct RopeKernelParams {
+    bool neox = false;       // rotate (i, i + n_rot/2) instead of (2i, 2i+1)
+    int32_t n_rot = 0;
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;
+    float ext_factor = 0.0f;
+    float attn_factor = 1.0f;
+    float yarn_low = 0.0f;    // YaRN ramp bounds (pair indices), precomputed on the host
+    float yarn_high = 0.0f;
+    float mscale = 1.0f;      // magnitude scale of cos/sin
+    const float* freq_factors = nullptr;  // device [n_rot / 2] or null
+};
+// In place on x [n_tokens][n_head][head_dim]; positions [n_tokens] in device memory.
+void rope(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, int32_t head_dim,
+          const RopeKernelParams& p, gpuStream_t stream);
+
+// ---- embedding.cu ----
+// out[t] = row tokens[t] of the packed table (n_cols = width), as float.
+void get_rows(const DeviceMatrix& table, const int32_t* tokens, int64_t n_tokens, float* out, gpuStream_t stream);
+// out [n_rows][n_cols] fp16 = the whole packed matrix dequantized (for the GEMM path).
+void dequantize_to_f16(const DeviceMatrix& w, uint16_t* out, gpuStream_t stream);
+
+// ---- attention.cu ----
+// Paged KV pools of one layer: [n_blocks][n_head_kv][block_size][head_dim] fp16.
+struct PagedKvView {
+    uint16_t* k = nullptr;
+    uint16_t* v = nullptr;
+    int32_t block_size = 16;
+    int32_t n_head_kv = 0;
+    int32_t head_dim_k = 0;
+    int32_t head_dim_v = 0;
+};
+// The batch as device arrays (see engine/batch.h BatchInfo).
+struct DeviceBatch {
+    int32_t n_tokens = 0;
+    const int32_t* positions = nullptr;
+    const int32_t* kv_slots = nullptr;
+    const int32_t* token_seq = nullptr;
+    const int32_t* block_table_offsets = nullptr;
+    const int32_t* block_tables = nullptr;
+    int32_t max_kv = 0;  // largest position + 1 in the batch (host-known bound)
+};
+// Writes k [n_tokens][n_head_kv * head_dim_k] and v [...] into the tokens' slots.
+void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, const float* v, gpuStream_t stream);
+// Split-K causal attention; `partials` scratch of attention_scratch_floats(...) floats.
+void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
+               float* out, float* partials, gpuStream_t stream);
+int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v);
+
+// ---- sampling (elementwise.cu) ----
+// out[r] = argmax of row r of logits [n_rows][n_vocab] (first maximum).
+void argmax_rows(const float* logits, int64_t n_vocab, int64_t n_rows, int32_t* out, gpuStream_t stream);
+
+}  // namespace rf::gpu
