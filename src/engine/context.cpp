@@ -68,6 +68,12 @@ void Context::clear() {
     for (auto& t : seq_tokens_) t.clear();
 }
 
+Status Context::fork(int32_t src, int32_t dst) {
+    RF_RETURN_IF_ERROR(kv_.fork(src, dst));
+    if (src != dst) seq_tokens_[static_cast<size_t>(dst)] = seq_tokens_[static_cast<size_t>(src)];
+    return Status::ok();
+}
+
 Status Context::validate(const Batch& batch) {
     const int32_t n = batch.size();
     if (batch.seq_ids.size() != batch.tokens.size() || batch.positions.size() != batch.tokens.size() ||

@@ -38,6 +38,8 @@ public:
     // Keeps the first n tokens of `seq`; frees the rest of its blocks.
     void truncate(int32_t seq, int32_t n);
     void clear();
+    // `dst` continues from a copy of `src` (shared KV blocks, copy-on-write on later writes).
+    Status fork(int32_t src, int32_t dst);
 
     Model& model() { return model_; }
     const ModelInfo& info() const { return model_.info(); }
