@@ -1,14 +1,14 @@
-// The avx512 kernel table.
-#include "backend/cpu/vec_dot.h"
+// The avx512 kernel table: the x86 kernels of vec_dot_x86*.h compiled for AVX-512 F/BW/VL/DQ + VNNI
+// (256-bit vectors, EVEX encoding, 32 registers). Built with its own -m flags
+// (src/backend/cpu/CMakeLists.txt); used only when CPUID reports them.
+#define RF_X86_NS avx512
+#include "backend/cpu/vec_dot_x86.h"
+#include "backend/cpu/vec_dot_x86_k.h"
 
 namespace rf::cpu {
 
 const KernelTable& avx512_kernel_table() {
-    static const KernelTable table = [] {
-        KernelTable t = generic_kernel_table();
-        t.isa = Isa::kAvx512;
-        return t;
-    }();
+    static const KernelTable table = avx512::make_table(Isa::kAvx512);
     return table;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "backend/cpu/matmul.h"
+#include "core/platform.h"
 #include "quant/types.h"
 
 namespace rf::cpu {
@@ -45,13 +46,14 @@ struct ActQ8_K {
     const float* d;
     const int16_t* bsums;
 };
-inline ActQ8_32 view_q8_32(const uint8_t* row, int64_t n_cols) {
+// Always inlined: ISA-specific files call these and must not emit shared out-of-line copies.
+RF_ALWAYS_INLINE ActQ8_32 view_q8_32(const uint8_t* row, int64_t n_cols) {
     const int64_t nb = n_cols / 32;
     const float* d = reinterpret_cast<const float*>(row + n_cols);
     return {reinterpret_cast<const int8_t*>(row), d, d + nb,
             reinterpret_cast<const int16_t*>(d + 2 * nb)};
 }
-inline ActQ8_K view_q8_k(const uint8_t* row, int64_t n_cols) {
+RF_ALWAYS_INLINE ActQ8_K view_q8_k(const uint8_t* row, int64_t n_cols) {
     const float* d = reinterpret_cast<const float*>(row + n_cols);
     return {reinterpret_cast<const int8_t*>(row), d,
             reinterpret_cast<const int16_t*>(d + n_cols / 256)};

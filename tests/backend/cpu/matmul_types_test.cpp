@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -237,6 +238,10 @@ TEST(Matmul, NativeTypes) {
 }
 
 TEST(Matmul, GenericTableIsAlwaysAvailable) {
+    std::string names;
+    for (const KernelTable* t : available_tables()) names += std::string(" ") + isa_name(t->isa);
+    std::printf("kernel tables tested on this CPU:%s (best: %s)\n", names.c_str(),
+                isa_name(best_kernel_table().isa));
     ASSERT_NE(kernel_table(Isa::kGeneric), nullptr);
     EXPECT_NE(best_kernel_table().gemm[static_cast<int>(GgmlType::kQ4_0)], nullptr);
 }
