@@ -29,16 +29,16 @@ constexpr int kLayers = 8;
 
 // Median of `reps` timings (ms) of fn(), after warm-up.
 template <typename Fn>
-double time_median_ms(Fn fn, int reps) {
+double time_median_ms(Fn fn, int reps, gpuStream_t stream = nullptr) {
     gpuEvent_t start, stop;
     RF_GPU_CHECK(gpuEventCreate(&start));
     RF_GPU_CHECK(gpuEventCreate(&stop));
     for (int i = 0; i < 3; ++i) fn();
     std::vector<float> ms;
     for (int i = 0; i < reps; ++i) {
-        RF_GPU_CHECK(gpuEventRecord(start, nullptr));
+        RF_GPU_CHECK(gpuEventRecord(start, stream));
         fn();
-        RF_GPU_CHECK(gpuEventRecord(stop, nullptr));
+        RF_GPU_CHECK(gpuEventRecord(stop, stream));
         RF_GPU_CHECK(gpuEventSynchronize(stop));
         float t = 0;
         RF_GPU_CHECK(gpuEventElapsedTime(&t, start, stop));
@@ -106,8 +106,11 @@ int main(int argc, char** argv) {
     RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
     const double copy_gbs = copy_bandwidth_gbs();
     std::printf("device: %s, warp %d, copy bandwidth %.0f GB/s (read+write)\n", prop.name, prop.warpSize, copy_gbs);
+    std::printf("Each pass: quantize activations + mat-vec for 8 layers of weights, launched as one graph.\n");
     std::printf("| type | tokens | bytes/pass (MB) | time/pass (us) | GB/s | %% of copy | est. 7B layers-only t/s |\n");
     std::printf("|---|---|---|---|---|---|---|\n");
+    gpuStream_t stream;
+    RF_GPU_CHECK(gpuStreamCreate(&stream));
 
     std::mt19937 rng(42);
     float *d_x, *d_y;
@@ -135,11 +138,20 @@ int main(int argc, char** argv) {
                 // Activations are requantized per matrix input, as in a real forward pass.
                 rf::gpu::QuantizedActs a = acts;
                 a.n_cols_padded = rf::gpu::padded_act_cols(u.m.n_cols);
-                if (type != GgmlType::kF16) rf::gpu::quantize_acts(d_x, u.m.n_cols, n_tokens, a, nullptr);
-                rf::gpu::matvec(u.m, a, d_x, n_tokens, d_y, prop.warpSize, nullptr);
+                if (type != GgmlType::kF16) rf::gpu::quantize_acts(d_x, u.m.n_cols, n_tokens, a, stream);
+                rf::gpu::matvec(u.m, a, d_x, n_tokens, d_y, prop.warpSize, stream);
             }
         };
-        const double ms = time_median_ms(pass, 20);
+        // Captured once, replayed: measures the kernels, not the host's launch rate.
+        gpuGraph_t graph;
+        gpuGraphExec_t exec;
+        RF_GPU_CHECK(gpuStreamBeginCapture(stream));
+        pass();
+        RF_GPU_CHECK(gpuStreamEndCapture(stream, &graph));
+        RF_GPU_CHECK(gpuGraphInstantiate(&exec, graph));
+        const double ms = time_median_ms([&] { RF_GPU_CHECK(gpuGraphLaunch(exec, stream)); }, 20, stream);
+        RF_GPU_CHECK(gpuGraphExecDestroy(exec));
+        RF_GPU_CHECK(gpuGraphDestroy(graph));
         const double gbs = static_cast<double>(total) / (ms * 1e-3) / 1e9;
         const double tps = 1e3 / (ms / kLayers * 32);
         std::printf("| %s | %d | %.1f | %.1f | %.0f | %.0f%% | %.0f |\n", rf::quant::traits(type).name.data(), n_tokens,

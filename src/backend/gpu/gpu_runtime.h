@@ -41,6 +41,12 @@ inline constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuEventSynchronize hipEventSynchronize
 #define gpuEventElapsedTime hipEventElapsedTime
 #define gpuFuncSetAttribute hipFuncSetAttribute
+#define gpuStreamBeginCapture(stream) hipStreamBeginCapture(stream, hipStreamCaptureModeThreadLocal)
+#define gpuStreamEndCapture hipStreamEndCapture
+#define gpuGraphInstantiate(exec, graph) hipGraphInstantiate(exec, graph, nullptr, nullptr, 0)
+#define gpuGraphLaunch hipGraphLaunch
+#define gpuGraphDestroy hipGraphDestroy
+#define gpuGraphExecDestroy hipGraphExecDestroy
 #else
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -80,5 +86,11 @@ inline constexpr gpuError_t gpuSuccess = cudaSuccess;
 #define gpuEventSynchronize cudaEventSynchronize
 #define gpuEventElapsedTime cudaEventElapsedTime
 #define gpuFuncSetAttribute cudaFuncSetAttribute
+#define gpuStreamBeginCapture(stream) cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal)
+#define gpuStreamEndCapture cudaStreamEndCapture
+#define gpuGraphInstantiate(exec, graph) cudaGraphInstantiate(exec, graph, 0)
+#define gpuGraphLaunch cudaGraphLaunch
+#define gpuGraphDestroy cudaGraphDestroy
+#define gpuGraphExecDestroy cudaGraphExecDestroy
 #endif
 

@@ -199,7 +199,14 @@ matvec_quant_kernel(DeviceMatrix w, QuantizedActs acts, int64_t act_cols_padded,
 
     float acc[NT] = {};
     const int64_t n_units = w.n_cols / Unit::kElems;
-    for (int64_t u = lane; u < n_units; u += RF_WARP_SIZE) Unit::template dot<NT>(row_qs, row_scales, u, rows, acc);
+    // Unrolled so each lane issues kUnroll independent 16-byte loads before using any.
+    constexpr int kUnroll = 4;
+    int64_t u = lane;
+    for (; u + (kUnroll - 1) * RF_WARP_SIZE < n_units; u += kUnroll * RF_WARP_SIZE) {
+#pragma unroll
+        for (int k = 0; k < kUnroll; ++k) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+    }
+    for (; u < n_units; u += RF_WARP_SIZE) Unit::template dot<NT>(row_qs, row_scales, u, rows, acc);
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
         const float total = warp_sum(acc[t]);
