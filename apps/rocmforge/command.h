@@ -20,5 +20,6 @@ void register_inspect(CLI::App& root, CommandContext& ctx);
 void register_tensor(CLI::App& root, CommandContext& ctx);
 void register_quantize(CLI::App& root, CommandContext& ctx);
 void register_synth(CLI::App& root, CommandContext& ctx);
+void register_convert(CLI::App& root, CommandContext& ctx);
 
 }  // namespace rf::cli

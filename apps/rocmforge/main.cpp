@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     rf::cli::register_tensor(app, ctx);
     rf::cli::register_quantize(app, ctx);
     rf::cli::register_synth(app, ctx);
+    rf::cli::register_convert(app, ctx);
 
     try {
         app.parse(argc, argv);
