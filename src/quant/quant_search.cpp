@@ -62,30 +62,47 @@ LinearSums refine_levels(int n, int lo, int hi, const float* x, const float* w, 
     return best;
 }
 
-// Weighted least squares for x ~ scale * l + offset with the levels fixed. Returns false when
-// the levels do not determine a positive scale.
-bool fit_scale_offset(int n, const float* x, const float* w, const uint8_t* L,
-                      bool allow_positive_offset, float* scale, float* offset) {
-    double sw = 0, sx = 0, sl = 0, sl2 = 0, sxl = 0;
+// Weighted moments of a block that do not depend on the levels (double: the error below is a
+// difference of sums).
+struct Moments {
+    double sw = 0, sx = 0, sx2 = 0;  // sum w, sum w x, sum w x^2
+};
+
+Moments moments(int n, const float* x, const float* w) {
+    Moments m;
     for (int i = 0; i < n; ++i) {
-        const double wi = w[i], xi = x[i], li = L[i];
-        sw += wi;
-        sx += wi * xi;
-        sl += wi * li;
-        sl2 += wi * li * li;
-        sxl += wi * xi * li;
+        const double wi = static_cast<double>(w[i]), xi = static_cast<double>(x[i]);
+        m.sw += wi;
+        m.sx += wi * xi;
+        m.sx2 += wi * xi * xi;
     }
-    const double det = sw * sl2 - sl * sl;
+    return m;
+}
+
+// Weighted least squares for x ~ scale * l + offset with the levels fixed; also returns the
+// weighted squared error sum w (scale l + offset - x)^2, expanded in the sums so no second pass
+// over the block is needed. Returns false when the levels do not determine a positive scale.
+bool fit_scale_offset(int n, const float* x, const float* w, const uint8_t* L, const Moments& m,
+                      bool allow_positive_offset, float* scale, float* offset, double* error) {
+    double sl = 0, sl2 = 0, sxl = 0;
+    for (int i = 0; i < n; ++i) {
+        const double wl = static_cast<double>(w[i]) * L[i];
+        sl += wl;
+        sl2 += wl * L[i];
+        sxl += wl * static_cast<double>(x[i]);
+    }
+    const double det = m.sw * sl2 - sl * sl;
     if (!(det > 0)) return false;
-    double s = (sw * sxl - sx * sl) / det;
-    double o = (sl2 * sx - sl * sxl) / det;
+    double s = (m.sw * sxl - m.sx * sl) / det;
+    double o = (sl2 * m.sx - sl * sxl) / det;
     if (!allow_positive_offset && o > 0) {
         o = 0;
-        s = sl2 > 0 ? sxl / sl2 : 0;
+        s = sxl / sl2;
     }
     if (!(s > 0)) return false;
     *scale = static_cast<float>(s);
     *offset = static_cast<float>(o);
+    *error = m.sx2 + s * s * sl2 + o * o * m.sw - 2 * s * sxl - 2 * o * m.sx + 2 * s * o * sl;
     return true;
 }
 
@@ -134,7 +151,7 @@ void make_weights(const float* x, int n, const float* importance, double sigma2,
         }
     }
     for (int i = 0; i < n; ++i) {
-        const double xi = x[i];
+        const double xi = static_cast<double>(x[i]);
         if (qmax > 0) {
             const bool valid = std::isfinite(importance[i]) && importance[i] > 0;
             const double q = valid ? static_cast<double>(importance[i]) / qmax : 0.0;
@@ -142,7 +159,6 @@ void make_weights(const float* x, int n, const float* importance, double sigma2,
             continue;
         }
         switch (fallback) {
-            case DefaultWeight::kSquare: wd[i] = xi * xi; break;
             case DefaultWeight::kRmsPlusAbs: wd[i] = std::sqrt(sigma2) + std::fabs(xi); break;
             case DefaultWeight::kSqrtSigmaPlus: wd[i] = std::sqrt(sigma2 + xi * xi); break;
             case DefaultWeight::kUniform: wd[i] = 1.0; break;
@@ -216,22 +232,24 @@ float search_scale_offset(int n, int nmax, const float* x, const float* w, uint8
         *offset = min;
         return 0;
     }
+    const Moments m = moments(n, x, w);
     float best_scale = range / static_cast<float>(nmax);
     float best_offset = min;
     round_offset_levels(n, nmax, x, best_scale, best_offset, L);
-    float best_err = weighted_error(n, x, w, best_scale, best_offset, L);
+    double best_err = static_cast<double>(weighted_error(n, x, w, best_scale, best_offset, L));
 
     uint8_t trial[kMaxBlock];
-    auto consider = [&](float scale, float off) {
-        const float err = weighted_error(n, x, w, scale, off, trial);
-        if (err < best_err) {
-            best_err = err;
-            best_scale = scale;
-            best_offset = off;
-            for (int i = 0; i < n; ++i) L[i] = trial[i];
-            return true;
-        }
-        return false;
+    // Fits scale and offset to the levels in `trial`; keeps them when the error drops.
+    auto fit_and_keep = [&]() {
+        float scale, off;
+        double err;
+        if (!fit_scale_offset(n, x, w, trial, m, allow_positive_offset, &scale, &off, &err)) return false;
+        if (!(err < best_err)) return false;
+        best_err = err;
+        best_scale = scale;
+        best_offset = off;
+        for (int i = 0; i < n; ++i) L[i] = trial[i];
+        return true;
     };
     for (int step = 0; step <= search.nstep; ++step) {
         const float iscale =
@@ -239,15 +257,12 @@ float search_scale_offset(int n, int nmax, const float* x, const float* w, uint8
         for (int i = 0; i < n; ++i) {
             trial[i] = static_cast<uint8_t>(clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax));
         }
-        float scale, off;
-        if (fit_scale_offset(n, x, w, trial, allow_positive_offset, &scale, &off)) consider(scale, off);
+        fit_and_keep();
     }
     // Alternate: round against the best fit, re-fit to the new levels, while the error drops.
     for (int iter = 0; iter < 4; ++iter) {
         round_offset_levels(n, nmax, x, best_scale, best_offset, trial);
-        float scale, off;
-        if (!fit_scale_offset(n, x, w, trial, allow_positive_offset, &scale, &off)) break;
-        if (!consider(scale, off)) break;
+        if (!fit_and_keep()) break;
     }
     *offset = best_offset;
     return best_scale;

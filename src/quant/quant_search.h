@@ -48,10 +48,17 @@ uint16_t encode_scale(float scale, int exponent);
 // The stored scale brought back into the normalised domain (for re-quantising against it).
 float decode_scale(uint16_t half_bits, int exponent);
 
+// The fp16 value `steps` units in the last place away from `h` in magnitude, keeping the sign;
+// 0 when that leaves the positive finite range (or h is zero).
+inline uint16_t fp16_neighbour(uint16_t h, int steps) {
+    const int magnitude = (h & 0x7fff) + steps;
+    if ((h & 0x7fff) == 0 || magnitude < 1 || magnitude > 0x7bff) return 0;
+    return static_cast<uint16_t>((h & 0x8000) | magnitude);
+}
+
 // How elements are weighted in the error when no importance is given.
 enum class DefaultWeight {
-    kSquare,         // x^2: favours the large values (Q3_K, Q6_K, Q4_0, Q5_0, IQ4)
-    kRmsPlusAbs,     // sqrt(sigma2) + |x| (Q4_K, Q5_K, Q4_1, Q5_1)
+    kRmsPlusAbs,     // sqrt(sigma2) + |x|: leans towards the large values (most formats)
     kSqrtSigmaPlus,  // sqrt(sigma2 + x^2) (Q2_K)
     kUniform,        // 1: plain squared error (ternary and FP4 formats)
 };

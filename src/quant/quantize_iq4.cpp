@@ -17,18 +17,21 @@ namespace {
 
 constexpr float kInf = INFINITY;
 
-// Index of the codebook value nearest to v (ties to the lower index).
-int nearest_iq4(float v) {
-    int best = 0;
-    float best_dist = std::fabs(v - static_cast<float>(kIQ4NLValues[0]));
-    for (int k = 1; k < 16; ++k) {
-        const float dist = std::fabs(v - static_cast<float>(kIQ4NLValues[k]));
-        if (dist < best_dist) {
-            best_dist = dist;
-            best = k;
-        }
+// Midpoints between consecutive codebook values (exact half-integers).
+struct Midpoints {
+    float m[15];
+    constexpr Midpoints() : m{} {
+        for (int k = 0; k < 15; ++k) m[k] = 0.5f * static_cast<float>(kIQ4NLValues[k] + kIQ4NLValues[k + 1]);
     }
-    return best;
+};
+constexpr Midpoints kMid;
+
+// Index of the codebook value nearest to v, ties to the lower index: the number of midpoints
+// strictly below v. Branch-free; this is the inner loop of the scale search.
+int nearest_iq4(float v) {
+    int index = 0;
+    for (int k = 0; k < 15; ++k) index += v > kMid.m[k] ? 1 : 0;
+    return index;
 }
 
 struct Fit {
@@ -115,7 +118,7 @@ void quantize_iq4_nl(const float* src, uint8_t* dst, int64_t n, const float* imp
         uint8_t L[kQK32], L2[kQK32];
         const int exponent = normalise_block(src + ib * kQK32, kQK32, x);
         const float* imp = importance != nullptr ? importance + ib * kQK32 : nullptr;
-        make_weights(x, kQK32, imp, 2.0 * mean_square(x, kQK32), DefaultWeight::kSquare, w);
+        make_weights(x, kQK32, imp, 2.0 * mean_square(x, kQK32), DefaultWeight::kRmsPlusAbs, w);
         const float d = search_iq4(kQK32, x, w, L);
         // Round against the stored scale, then try the re-fitted scale of those indices.
         BlockIQ4_NL b{};
@@ -139,34 +142,66 @@ void quantize_iq4_nl(const float* src, uint8_t* dst, int64_t n, const float* imp
     }
 }
 
+namespace {
+
+// 6-bit codes (signed, [-32, 31]) of the 8 sub-block scales against the stored super-block
+// scale `dd`: the rounded ratio or a neighbour, whichever has the smallest real error.
+float choose_iq4_codes(const float* x, const float* w, const float* scales, float dd, int8_t* codes,
+                       uint8_t* L) {
+    uint8_t trial[32];
+    float total = 0;
+    for (int j = 0; j < 8; ++j) {
+        float best = kInf;
+        const int c0 = clamp_int(nearest_int(scales[j] / dd), -32, 31);
+        for (int a : {0, -1, 1}) {
+            const int c = clamp_int(c0 + a, -32, 31);
+            const float err = round_iq4_error(32, x + 32 * j, w + 32 * j, dd * static_cast<float>(c), trial);
+            if (err < best) {
+                best = err;
+                codes[j] = static_cast<int8_t>(c);
+                std::memcpy(L + 32 * j, trial, sizeof trial);
+            }
+        }
+        total += best;
+    }
+    return total;
+}
+
+}  // namespace
+
+// The super-block scale (d ~ max|x| / 4064) is tried at its fp16 neighbours too: for small
+// tensors it is an fp16 subnormal with few significant bits.
 void quantize_iq4_xs(const float* src, uint8_t* dst, int64_t n, const float* importance) {
     for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
         float x[kQK_K], w[kQK_K], scales[8], sw[8];
-        uint8_t L[kQK_K], trial[32];
-        int8_t codes[8];
+        uint8_t L[kQK_K], trial_L[kQK_K];
+        int8_t codes[8] = {}, trial_codes[8];
         const int exponent = normalise_block(src + ib * kQK_K, kQK_K, x);
         const float* imp = importance != nullptr ? importance + ib * kQK_K : nullptr;
-        make_weights(x, kQK_K, imp, 2.0 * mean_square(x, kQK_K), DefaultWeight::kSquare, w);
+        make_weights(x, kQK_K, imp, 2.0 * mean_square(x, kQK_K), DefaultWeight::kRmsPlusAbs, w);
         for (int j = 0; j < 8; ++j) {
             scales[j] = search_iq4(32, x + 32 * j, w + 32 * j, L + 32 * j);
             sw[j] = 0;
             for (int i = 0; i < 32; ++i) sw[j] += w[32 * j + i];
         }
+        const uint16_t d0 = encode_scale(search_symmetric(8, 32, scales, sw, codes), exponent);
         BlockIQ4_XS b{};
-        b.d = encode_scale(search_symmetric(8, 32, scales, sw, codes), exponent);
-        const float dd = decode_scale(b.d, exponent);
-        for (int j = 0; j < 8; ++j) {  // nudge each 6-bit code by +-1 against the real error
-            float best = kInf;
-            const int c0 = codes[j];
-            for (int a : {0, -1, 1}) {
-                const int c = clamp_int(c0 + a, -32, 31);
-                const float err = round_iq4_error(32, x + 32 * j, w + 32 * j, dd * static_cast<float>(c), trial);
-                if (err < best) {
-                    best = err;
-                    codes[j] = static_cast<int8_t>(c);
-                    std::memcpy(L + 32 * j, trial, sizeof trial);
-                }
+        std::memset(L, 0, sizeof L);
+        std::memset(codes, 0, sizeof codes);
+        float best = kInf;
+        for (int k : {0, -1, 1, -2, 2, -3, 3}) {
+            const uint16_t h = fp16_neighbour(d0, k);
+            const float dd = decode_scale(h, exponent);
+            if (dd == 0) continue;
+            const float err = choose_iq4_codes(x, w, scales, dd, trial_codes, trial_L);
+            if (err < best) {
+                best = err;
+                b.d = h;
+                std::memcpy(codes, trial_codes, sizeof codes);
+                std::memcpy(L, trial_L, sizeof L);
             }
+        }
+        for (int j = 0; j < 8; ++j) {
             const int biased = codes[j] + 32;
             b.scales_l[j / 2] |= static_cast<uint8_t>((biased & 0xF) << (4 * (j % 2)));
             b.scales_h |= static_cast<uint16_t>((biased >> 4) << (2 * j));

@@ -124,35 +124,58 @@ float round_symmetric(int n, int nmax, const float* x, const float* w, float sc,
 }
 
 // 16 sub-blocks of 16 elements.
-SymmetricResult quantize_symmetric(const float* src, const float* importance, const SymmetricLayout& lay) {
-    SymmetricResult r;
-    float x[kQK_K], w[kQK_K], scales[16], sw[16];
-    const int exponent = normalise_block(src, kQK_K, x);
-    make_weights(x, kQK_K, importance, lay.sigma_factor * mean_square(x, kQK_K),
-                 DefaultWeight::kSquare, w, lay.raw_importance);
-    for (int j = 0; j < 16; ++j) {
-        scales[j] = search_symmetric(16, lay.nmax, x + 16 * j, w + 16 * j, r.L + 16 * j);
-        sw[j] = 0;
-        for (int i = 0; i < 16; ++i) sw[j] += w[16 * j + i];
-    }
-    const float d = search_symmetric(16, lay.code_nmax, scales, sw, r.codes);
-    r.d = encode_scale(d, exponent);
-    const float dd = decode_scale(r.d, exponent);
-
+// Codes for the 16 sub-block scales against the stored super-block scale `dd`: each code is the
+// rounded ratio or one of its neighbours, whichever gives the smallest real error. Returns the
+// total weighted error; writes the codes and the element levels.
+float choose_codes(const float* x, const float* w, const float* scales, const SymmetricLayout& lay,
+                   float dd, int8_t* codes, int8_t* L) {
     int8_t trial[16];
+    float total = 0;
     for (int j = 0; j < 16; ++j) {
         float best = kInf;
-        const int c0 = r.codes[j];
+        const int c0 = clamp_int(nearest_int(scales[j] / dd), -lay.code_nmax, lay.code_nmax - 1);
         for (int a : {0, -1, 1}) {
             const int c = clamp_int(c0 + a, -lay.code_nmax, lay.code_nmax - 1);
             const float err = round_symmetric(16, lay.nmax, x + 16 * j, w + 16 * j, dd * static_cast<float>(c), trial);
             if (err < best) {
                 best = err;
-                r.codes[j] = static_cast<int8_t>(c);
-                std::memcpy(r.L + 16 * j, trial, sizeof trial);
+                codes[j] = static_cast<int8_t>(c);
+                std::memcpy(L + 16 * j, trial, sizeof trial);
             }
         }
+        total += best;
     }
+    return total;
+}
+
+// 16 sub-blocks of 16 elements. The super-block scale is also tried at its fp16 neighbours:
+// for small tensors it is an fp16 subnormal (Q6_K: d ~ max|x| / 4096) with few significant bits.
+SymmetricResult quantize_symmetric(const float* src, const float* importance, const SymmetricLayout& lay) {
+    SymmetricResult r;
+    float x[kQK_K], w[kQK_K], scales[16], sw[16];
+    const int exponent = normalise_block(src, kQK_K, x);
+    make_weights(x, kQK_K, importance, lay.sigma_factor * mean_square(x, kQK_K),
+                 DefaultWeight::kRmsPlusAbs, w, lay.raw_importance);
+    for (int j = 0; j < 16; ++j) {
+        scales[j] = search_symmetric(16, lay.nmax, x + 16 * j, w + 16 * j, r.L + 16 * j);
+        sw[j] = 0;
+        for (int i = 0; i < 16; ++i) sw[j] += w[16 * j + i];
+    }
+    const uint16_t d0 = encode_scale(search_symmetric(16, lay.code_nmax, scales, sw, r.codes), exponent);
+    float best = kInf;
+    SymmetricResult trial;
+    for (int k : {0, -1, 1, -2, 2, -3, 3}) {
+        const uint16_t h = fp16_neighbour(d0, k);
+        const float dd = decode_scale(h, exponent);
+        if (dd == 0) continue;
+        const float err = choose_codes(x, w, scales, lay, dd, trial.codes, trial.L);
+        if (err < best) {
+            best = err;
+            trial.d = h;
+            r = trial;
+        }
+    }
+    if (best == kInf) r = SymmetricResult{};  // all-zero block
     return r;
 }
 
@@ -269,7 +292,7 @@ void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
         double v[kQK_K];
         double amax = 0, max = 0;
         for (int e = 0; e < kQK_K; ++e) {
-            v[e] = sanitise(x[i * kQK_K + e]);
+            v[e] = static_cast<double>(sanitise(x[i * kQK_K + e]));
             if (std::fabs(v[e]) > amax) {
                 amax = std::fabs(v[e]);
                 max = v[e];
@@ -277,8 +300,10 @@ void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
         }
         BlockQ8_K b{};
         if (amax > 0) {
-            const double iscale = -127.0 / max;
-            b.d = static_cast<float>(1.0 / iscale);
+            b.d = static_cast<float>(max / -127.0);
+            // Near FLT_MAX, 127 * d may round past the largest float: step d towards zero.
+            while (!std::isfinite(std::fabs(b.d) * 127.0f)) b.d = std::nextafter(b.d, 0.0f);
+            const double iscale = 1.0 / static_cast<double>(b.d);
             for (int e = 0; e < kQK_K; ++e) {
                 b.qs[e] = static_cast<int8_t>(clamp_int(static_cast<int>(std::nearbyint(iscale * v[e])), -127, 127));
             }

@@ -20,7 +20,7 @@ namespace {
 double row_mean_square(const float* x, int64_t n) {
     double s = 0;
     for (int64_t i = 0; i < n; ++i) {
-        const double v = sanitise(x[i]);
+        const double v = static_cast<double>(sanitise(x[i]));
         s += v * v;
     }
     return n > 0 ? s / static_cast<double>(n) : 0.0;
@@ -55,7 +55,7 @@ const float* block_importance(const float* importance, int64_t ib, int size) {
 // Signed levels in [-nmax, nmax - 1] for the symmetric formats, re-rounded against the stored scale.
 void quantize_symmetric_32(const float* src, const float* importance, double row_sigma2, int nmax,
                            uint16_t* d_out, uint8_t* q_out) {
-    Block32 b = prepare_block(src, importance, row_sigma2, DefaultWeight::kSquare);
+    Block32 b = prepare_block(src, importance, row_sigma2, DefaultWeight::kRmsPlusAbs);
     int8_t L[kQK32];
     *d_out = encode_scale(search_symmetric(kQK32, nmax, b.x, b.w, L), b.exponent);
     const float d = decode_scale(*d_out, b.exponent);
@@ -212,7 +212,7 @@ void quantize_mxfp4(const float* x, uint8_t* dst, int64_t n, const float* import
         float xf[kQK32], w[kQK32];
         double amax = 0;
         for (int j = 0; j < kQK32; ++j) {
-            v[j] = sanitise(x[ib * kQK32 + j]);
+            v[j] = static_cast<double>(sanitise(x[ib * kQK32 + j]));
             xf[j] = static_cast<float>(v[j]);
             amax = std::fmax(amax, std::fabs(v[j]));
         }
@@ -222,10 +222,10 @@ void quantize_mxfp4(const float* x, uint8_t* dst, int64_t n, const float* import
             int k = 0;
             std::frexp(amax, &k);  // amax = m * 2^k, m in [0.5, 1): floor(log2(amax)) = k - 1
             const int e0 = clamp_int(k - 1 - 2 + 127, 0, kMaxE8M0);
-            double best_err = INFINITY;
+            double best_err = HUGE_VAL;
             for (int e : {e0, e0 + 1, e0 - 1}) {
                 if (e < 0 || e > kMaxE8M0) continue;
-                const double d = e8m0_to_float_half(static_cast<uint8_t>(e));
+                const double d = static_cast<double>(e8m0_to_float_half(static_cast<uint8_t>(e)));
                 double err = 0;
                 for (int j = 0; j < kQK32; ++j) {
                     const double diff = d * kMXFP4Values[nearest_fp4(v[j], d)] - v[j];
@@ -236,7 +236,7 @@ void quantize_mxfp4(const float* x, uint8_t* dst, int64_t n, const float* import
                     b.e = static_cast<uint8_t>(e);
                 }
             }
-            const double d = e8m0_to_float_half(b.e);
+            const double d = static_cast<double>(e8m0_to_float_half(b.e));
             for (int j = 0; j < 16; ++j) {
                 b.qs[j] = static_cast<uint8_t>(nearest_fp4(v[j], d) | (nearest_fp4(v[j + 16], d) << 4));
             }

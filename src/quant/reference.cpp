@@ -8,6 +8,7 @@
 #include "core/check.h"
 #include "core/half.h"
 #include "quant/dequantize_iq.h"
+#include "quant/quantize_iq.h"
 #include "quant/reference_detail.h"
 
 namespace rf::quant {
@@ -48,21 +49,36 @@ void dequantize_grid(void (*fn)(const Block*, float*, int64_t), const void* src,
     }
 }
 
-// F16 quantization saturates finite values to +-65504 instead of overflowing to infinity, so a
-// finite tensor always stays finite; infinities and NaN are kept.
+// Grid i-quant quantizers (quantize_iq.cpp) write typed blocks; go through aligned storage.
+template <class Block>
+void quantize_grid(void (*fn)(const float*, Block*, int64_t, const float*), const float* src,
+                   void* dst, int64_t n, const float* importance) {
+    Block block;
+    auto* bytes = static_cast<uint8_t*>(dst);
+    for (int64_t i = 0; i < n / kQK_K; ++i) {
+        fn(src + i * kQK_K, &block, kQK_K, importance != nullptr ? importance + i * kQK_K : nullptr);
+        std::memcpy(bytes + i * static_cast<int64_t>(sizeof(Block)), &block, sizeof(Block));
+    }
+}
+
+// F16 / BF16 quantization saturates finite values at the largest finite half instead of
+// rounding them to infinity, so a finite tensor always stays finite; infinities and NaN are kept.
 uint16_t float_to_fp16_saturating(float v) {
     constexpr float kMaxHalf = 65504.0f;
-    if (std::isfinite(v)) {
-        if (v > kMaxHalf) v = kMaxHalf;
-        if (v < -kMaxHalf) v = -kMaxHalf;
-    }
+    if (std::isfinite(v)) v = std::clamp(v, -kMaxHalf, kMaxHalf);
     return float_to_fp16(v);
+}
+
+uint16_t float_to_bf16_saturating(float v) {
+    const uint16_t h = float_to_bf16(v);
+    if (std::isfinite(v) && (h & 0x7fffu) == 0x7f80u) return static_cast<uint16_t>(h - 1);  // inf -> max
+    return h;
 }
 
 void quantize_half(const float* src, void* dst, int64_t n, bool bf16) {
     auto* bytes = static_cast<uint8_t*>(dst);
     for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = bf16 ? float_to_bf16(src[i]) : float_to_fp16_saturating(src[i]);
+        const uint16_t h = bf16 ? float_to_bf16_saturating(src[i]) : float_to_fp16_saturating(src[i]);
         std::memcpy(bytes + 2 * i, &h, 2);
     }
 }
@@ -132,7 +148,13 @@ bool can_quantize(GgmlType type) {
         case GgmlType::kIQ4_XS:
         case GgmlType::kTQ1_0:
         case GgmlType::kTQ2_0:
-        case GgmlType::kMXFP4: return true;
+        case GgmlType::kMXFP4:
+        case GgmlType::kIQ2_XXS:  // the grid i-quants: quantize_iq.cpp
+        case GgmlType::kIQ2_XS:
+        case GgmlType::kIQ2_S:
+        case GgmlType::kIQ3_XXS:
+        case GgmlType::kIQ3_S:
+        case GgmlType::kIQ1_S: return true;
         default: return false;
     }
 }
@@ -164,6 +186,12 @@ size_t quantize_row(GgmlType type, const float* src, void* dst, int64_t n, const
         case GgmlType::kTQ1_0: detail::quantize_tq1_0(src, bytes, n, w); break;
         case GgmlType::kTQ2_0: detail::quantize_tq2_0(src, bytes, n, w); break;
         case GgmlType::kMXFP4: detail::quantize_mxfp4(src, bytes, n, w); break;
+        case GgmlType::kIQ2_XXS: quantize_grid(quantize_row_iq2_xxs, src, dst, n, w); break;
+        case GgmlType::kIQ2_XS: quantize_grid(quantize_row_iq2_xs, src, dst, n, w); break;
+        case GgmlType::kIQ2_S: quantize_grid(quantize_row_iq2_s, src, dst, n, w); break;
+        case GgmlType::kIQ3_XXS: quantize_grid(quantize_row_iq3_xxs, src, dst, n, w); break;
+        case GgmlType::kIQ3_S: quantize_grid(quantize_row_iq3_s, src, dst, n, w); break;
+        case GgmlType::kIQ1_S: quantize_grid(quantize_row_iq1_s, src, dst, n, w); break;
         default: RF_CHECK_MSG(false, "quantize_row: unhandled type");
     }
     return row_bytes(type, static_cast<size_t>(n));
