@@ -20,6 +20,10 @@ subnormal. MXFP4 exponents are kept <= 252 so 12 * 2^(e-128) stays a finite floa
 
 Usage: /usr/bin/python3 scripts/quant_crosscheck.py --gguf-py <llama.cpp>/gguf-py \
            [--out tests/fixtures/quant] [--seed 1234]
+
+With --bounds it instead prints the normalised RMSE of the textbook quantizer of each format
+(max-scaled, round to nearest, float scales) on N(0, 1) data: the basis of the round-trip
+bounds in tests/quant/quantize_test.cpp and docs/QUANT.md (no gguf-py needed).
 """
 
 import argparse
@@ -97,12 +101,68 @@ def fixture_types(constants):
     return out
 
 
+def textbook_bounds(seed: int) -> None:
+    """Prints the textbook normalised RMSE per format (see the module docstring)."""
+    x = np.random.default_rng(seed).standard_normal(1 << 21)
+
+    def blocks(size):
+        return x.reshape(-1, size)
+
+    def signed_max(b):  # the value of largest magnitude, with its sign
+        return b[np.arange(len(b)), np.abs(b).argmax(1)][:, None]
+
+    def symmetric(bits, size):  # d = max / -2^(bits-1), levels -2^(bits-1) .. 2^(bits-1) - 1
+        b, half = blocks(size), 1 << (bits - 1)
+        d = signed_max(b) / -half
+        return np.clip(np.round(b / d), -half, half - 1) * d
+
+    def eight_bit(size):  # d = max|x| / 127
+        b = blocks(size)
+        d = np.abs(b).max(1, keepdims=True) / 127
+        return np.round(b / d) * d
+
+    def min_max(bits, size):  # d = (max - min) / (2^bits - 1), offset min
+        b = blocks(size)
+        lo, hi = b.min(1, keepdims=True), b.max(1, keepdims=True)
+        d = (hi - lo) / ((1 << bits) - 1)
+        return lo + np.round((b - lo) / d) * d
+
+    def codebook(values, b, d):  # nearest codebook value times d
+        idx = np.abs(b[..., None] / d[..., None] - values).argmin(-1)
+        return values[idx] * d
+
+    iq4 = np.array([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113], float)
+    fp4 = np.array([0, .5, 1, 1.5, 2, 3, 4, 6, 0, -.5, -1, -1.5, -2, -3, -4, -6])
+    b32 = blocks(32)
+    fp4_scale = 2.0 ** (np.floor(np.log2(np.abs(b32).max(1, keepdims=True))) - 2)
+    b256 = blocks(256)
+    tern_d = np.abs(b256).max(1, keepdims=True)
+    rows = [
+        ("q4_0", symmetric(4, 32)), ("q4_1", min_max(4, 32)), ("q5_0", symmetric(5, 32)),
+        ("q5_1", min_max(5, 32)), ("q8_0", eight_bit(32)), ("q2_K", min_max(2, 16)),
+        ("q3_K", symmetric(3, 16)), ("q4_K", min_max(4, 32)), ("q5_K", min_max(5, 32)),
+        ("q6_K", symmetric(6, 16)), ("q8_K", eight_bit(256)),
+        ("iq4_nl/xs", codebook(iq4, b32, signed_max(b32) / -127)),
+        ("mxfp4", codebook(fp4, b32, fp4_scale)),
+        ("tq1_0/tq2_0", np.clip(np.round(b256 / tern_d), -1, 1) * tern_d),
+    ]
+    for name, y in rows:
+        e = np.sqrt(np.mean((x - y.reshape(-1)) ** 2) / np.mean(x ** 2))
+        print(f"{name:12s} textbook nrmse {e:.5f}   bound (x1.03) {1.03 * e:.5f}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gguf-py", required=True, type=Path, help="path to llama.cpp's gguf-py folder")
+    ap.add_argument("--gguf-py", type=Path, help="path to llama.cpp's gguf-py folder")
+    ap.add_argument("--bounds", action="store_true", help="print the textbook RMSE per format and exit")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "tests/fixtures/quant")
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args()
+    if args.bounds:
+        textbook_bounds(args.seed)
+        return 0
+    if args.gguf_py is None:
+        ap.error("--gguf-py is required to write fixtures")
 
     constants, quants = load_gguf(args.gguf_py)
     args.out.mkdir(parents=True, exist_ok=True)

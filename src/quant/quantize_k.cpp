@@ -1,8 +1,9 @@
 // Reference quantizers of the K-quants (Q2_K..Q6_K, Q8_K). Each 256-element super-block is
-// searched in three stages: (1) per sub-block, the scale (and min) with the smallest weighted
-// error; (2) the super-block scale that quantizes those sub-block scales to 4/6/8-bit codes;
-// (3) with the stored fp16 scales, each code is nudged by +-1 where that lowers the real error,
-// and every element is re-rounded against the scales the decoder will actually see.
+// searched in stages: (1) per sub-block, the scale (and min) with the smallest weighted error;
+// (2) the super-block scale(s) that quantize those sub-block scales to 4/6/8-bit codes; (3) with
+// the stored fp16 scales, each code is nudged to a neighbour where that lowers the real error,
+// every element re-rounded against the scales the decoder will actually see; (4) Q2_K/Q4_K/Q5_K
+// re-fit d and dmin to the chosen codes, Q3_K/Q6_K try the fp16 neighbours of d.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +56,62 @@ float round_scale_min(int n, int nmax, const float* x, const float* w, float sc,
     return err;
 }
 
+// Nudges each sub-block's (scale, min) codes by up to +-2 against the stored d and dmin,
+// re-rounding the levels; returns the total weighted error and updates r's codes and levels.
+float nudge_codes(const float* x, const float* w, const ScaleMinLayout& lay, float dd, float ddm,
+                  ScaleMinResult* r) {
+    uint8_t trial[32];
+    float total = 0;
+    for (int j = 0; j < lay.n_sub; ++j) {
+        const int o = j * lay.sub_size;
+        float best = kInf;
+        const uint8_t ls0 = r->ls[j], lm0 = r->lm[j];
+        for (int a : {0, -1, 1, -2, 2}) {
+            for (int b : {0, -1, 1, -2, 2}) {
+                const int ls = clamp_int(ls0 + a, 0, lay.code_max), lm = clamp_int(lm0 + b, 0, lay.code_max);
+                const float err = round_scale_min(lay.sub_size, lay.nmax, x + o, w + o,
+                                                  dd * static_cast<float>(ls), ddm * static_cast<float>(lm), trial);
+                if (err < best) {
+                    best = err;
+                    r->ls[j] = static_cast<uint8_t>(ls);
+                    r->lm[j] = static_cast<uint8_t>(lm);
+                    std::memcpy(r->L + o, trial, static_cast<size_t>(lay.sub_size));
+                }
+            }
+        }
+        total += best;
+    }
+    return total;
+}
+
+// With codes and levels fixed, x ~ d * (ls * l) - dmin * lm is linear in (d, dmin): solves the
+// 2x2 weighted least-squares system. Returns false when it is singular.
+bool refit_d_dmin(const float* x, const float* w, const ScaleMinLayout& lay, const ScaleMinResult& r,
+                  float* d, float* dmin) {
+    double saa = 0, sbb = 0, sab = 0, sxa = 0, sxb = 0;
+    for (int e = 0; e < lay.n_sub * lay.sub_size; ++e) {
+        const int j = e / lay.sub_size;
+        const double a = static_cast<double>(r.ls[j]) * r.L[e], b = r.lm[j];
+        const double we = static_cast<double>(w[e]), xe = static_cast<double>(x[e]);
+        saa += we * a * a;
+        sbb += we * b * b;
+        sab += we * a * b;
+        sxa += we * xe * a;
+        sxb += we * xe * b;
+    }
+    if (sbb == 0) {  // no mins in use: d alone
+        if (!(saa > 0)) return false;
+        *d = static_cast<float>(sxa / saa);
+        *dmin = 0;
+        return true;
+    }
+    const double det = sab * sab - saa * sbb;
+    if (!(std::fabs(det) > 1e-12 * saa * sbb)) return false;
+    *d = static_cast<float>((sab * sxb - sxa * sbb) / det);
+    *dmin = static_cast<float>((saa * sxb - sab * sxa) / det);
+    return *d > 0;
+}
+
 ScaleMinResult quantize_scale_min(const float* src, const float* importance, const ScaleMinLayout& lay) {
     ScaleMinResult r;
     float x[kQK_K], w[kQK_K], scales[16], mins[16], sw[16];
@@ -73,26 +130,20 @@ ScaleMinResult quantize_scale_min(const float* src, const float* importance, con
     const float dmin = search_positive_scale(lay.n_sub, lay.code_max, mins, sw, r.lm);
     r.d = encode_scale(d, exponent);
     r.dmin = encode_scale(dmin, exponent);
-    const float dd = decode_scale(r.d, exponent), ddm = decode_scale(r.dmin, exponent);
+    float best = nudge_codes(x, w, lay, decode_scale(r.d, exponent), decode_scale(r.dmin, exponent), &r);
 
-    uint8_t trial[32];
-    for (int j = 0; j < lay.n_sub; ++j) {
-        const int o = j * lay.sub_size;
-        float best = kInf;
-        const uint8_t ls0 = r.ls[j], lm0 = r.lm[j];
-        for (int a : {0, -1, 1}) {
-            for (int b : {0, -1, 1}) {
-                const int ls = clamp_int(ls0 + a, 0, lay.code_max), lm = clamp_int(lm0 + b, 0, lay.code_max);
-                const float err = round_scale_min(lay.sub_size, lay.nmax, x + o, w + o,
-                                                  dd * static_cast<float>(ls), ddm * static_cast<float>(lm), trial);
-                if (err < best) {
-                    best = err;
-                    r.ls[j] = static_cast<uint8_t>(ls);
-                    r.lm[j] = static_cast<uint8_t>(lm);
-                    std::memcpy(r.L + o, trial, static_cast<size_t>(lay.sub_size));
-                }
-            }
-        }
+    // Re-fit d and dmin to the chosen codes and levels, then nudge again; keep while it helps.
+    for (int iter = 0; iter < 2; ++iter) {
+        float d2, dmin2;
+        if (!refit_d_dmin(x, w, lay, r, &d2, &dmin2)) break;
+        ScaleMinResult trial = r;
+        trial.d = encode_scale(d2, exponent);
+        trial.dmin = encode_scale(dmin2, exponent);
+        const float err = nudge_codes(x, w, lay, decode_scale(trial.d, exponent),
+                                      decode_scale(trial.dmin, exponent), &trial);
+        if (!(err < best)) break;
+        best = err;
+        r = trial;
     }
     return r;
 }

@@ -34,9 +34,9 @@ constexpr Bound kBounds[] = {
     {GgmlType::kQ4_0, 0.0885},   {GgmlType::kQ4_1, 0.0806},    {GgmlType::kQ5_0, 0.0440},
     {GgmlType::kQ5_1, 0.0390},   {GgmlType::kQ8_0, 0.00552},   {GgmlType::kQ8_1, 0.00552},
     {GgmlType::kQ2_K, 0.337},    {GgmlType::kQ3_K, 0.160},     {GgmlType::kQ4_K, 0.0806},
-    {GgmlType::kQ5_K, 0.0390},   {GgmlType::kQ6_K, 0.0193},    {GgmlType::kQ8_K, 0.00715},
+    {GgmlType::kQ5_K, 0.0390},   {GgmlType::kQ6_K, 0.0193},    {GgmlType::kQ8_K, 0.00717},
     {GgmlType::kIQ4_NL, 0.0824}, {GgmlType::kIQ4_XS, 0.0824},  {GgmlType::kMXFP4, 0.119},
-    {GgmlType::kTQ1_0, 0.830},   {GgmlType::kTQ2_0, 0.830},
+    {GgmlType::kTQ1_0, 0.831},   {GgmlType::kTQ2_0, 0.831},
 };
 
 std::string name_of(GgmlType type) { return std::string(traits(type).name); }
