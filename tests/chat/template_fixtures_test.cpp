@@ -1,0 +1,96 @@
+// Every template in ../shared/testdata/templates renders byte-identical to Python jinja2 (HF's
+// settings) on the committed conversations; references come from scripts/render_templates.py.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+
+#include "chat/chat_template.h"
+#include "fixture_util.h"
+
+namespace rf::chat {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::read_file;
+using testing::read_json;
+
+const fs::path kTemplates = fs::path(RF_SHARED_TESTDATA) / "templates";
+const fs::path kFixtures = fs::path(RF_FIXTURES_DIR) / "templates";
+
+std::vector<std::string> expected_files() {
+    std::vector<std::string> names;
+    if (!fs::is_directory(kFixtures / "expected")) return names;
+    for (const auto& entry : fs::directory_iterator(kFixtures / "expected")) {
+        if (entry.path().extension() == ".json") names.push_back(entry.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+class RealTemplate : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealTemplate, MatchesJinja2) {
+    const nlohmann::ordered_json expected = read_json(kFixtures / "expected" / GetParam());
+    ASSERT_TRUE(expected.is_object()) << "unreadable fixture " << GetParam();
+    const fs::path template_path = kTemplates / expected["template"].get<std::string>();
+    if (!fs::is_directory(kTemplates)) GTEST_SKIP() << "shared test data not found at " << kTemplates;
+    const auto source = read_file(template_path);
+    if (!source) GTEST_SKIP() << "template not found: " << template_path;
+
+    auto tmpl = ChatTemplate::parse(*source);
+    std::map<std::string, nlohmann::ordered_json> conversations;
+    size_t checked = 0;
+    for (const auto& c : expected["cases"]) {
+        const std::string conv_name = c["conversation"].get<std::string>();
+        if (!conversations.count(conv_name)) {
+            conversations[conv_name] = read_json(kFixtures / "conversations" / (conv_name + ".json"));
+        }
+        const auto& conv = conversations[conv_name];
+        SCOPED_TRACE(conv_name + (c["add_generation_prompt"].get<bool>() ? " +generation prompt" : ""));
+        Result<std::string> out = Status::error("template failed to parse: " + tmpl.message());
+        if (tmpl.is_ok()) {
+            RenderOptions options;
+            options.add_generation_prompt = c["add_generation_prompt"].get<bool>();
+            options.bos_token = expected["bos_token"].get<std::string>();
+            options.eos_token = expected["eos_token"].get<std::string>();
+            options.now_unix = expected["now_unix"].get<int64_t>();
+            if (conv.contains("tools")) options.tools = conv["tools"];
+            if (conv.contains("extra")) options.extra_context = conv["extra"];
+            out = tmpl->render(conv["messages"], options);
+        }
+        if (c.contains("error")) {
+            EXPECT_FALSE(out.is_ok()) << "jinja2 raised " << c["error"].get<std::string>() << " but we rendered:\n"
+                                      << (out.is_ok() ? *out : "");
+        } else {
+            ASSERT_TRUE(out.is_ok()) << out.message();
+            const std::string want = c["output"].get<std::string>();
+            EXPECT_EQ(*out, want) << testing::describe_mismatch(want, *out);
+        }
+        ++checked;
+    }
+    EXPECT_GT(checked, 0u);
+}
+
+std::string template_test_name(const ::testing::TestParamInfo<std::string>& p) {
+    return testing::test_name(fs::path(p.param).stem().string());
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, RealTemplate, ::testing::ValuesIn(expected_files()), template_test_name);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealTemplate);
+
+TEST(RealTemplates, EveryTemplateHasReferenceRenderings) {
+    if (!fs::is_directory(kTemplates)) GTEST_SKIP() << "shared test data not found at " << kTemplates;
+    size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(kTemplates)) {
+        if (entry.path().extension() != ".jinja") continue;
+        ++n;
+        const fs::path fixture = kFixtures / "expected" / (entry.path().stem().string() + ".json");
+        EXPECT_TRUE(fs::exists(fixture)) << entry.path().filename()
+                                         << " has no reference renderings; run scripts/render_templates.py";
+    }
+    EXPECT_GT(n, 0u);
+}
+
+}  // namespace
+}  // namespace rf::chat
