@@ -19,7 +19,9 @@ uint32_t read_u32_le(const uint8_t* p) {
 }
 
 // Nibble j of a 16-byte array where bytes hold elements (j, j + 16) in (low, high) nibbles.
-int nibble_of_32(const uint8_t* qs, int j) { return j < 16 ? (qs[j] & 0xF) : (qs[j - 16] >> 4); }
+int nibble_of_32(const uint8_t* qs, int j) {
+    return j < 16 ? (qs[j] & 0xF) : (qs[j - 16] >> 4);
+}
 
 // Trit n (0 = most significant) of a byte that stores 5 trits as ceil(value * 256 / 243):
 // multiplying by 3^n (mod 256) shifts trit n to the top, and (q * 3) >> 8 reads it.
@@ -242,7 +244,8 @@ void dequantize_tq1_0(const uint8_t* src, float* dst, int64_t n_blocks) {
         const float d = fp16_to_float(b.d);
         float* y = dst;
         for (int n = 0; n < 5; ++n) {
-            for (int m = 0; m < 32; ++m) *y++ = static_cast<float>(ternary_digit(b.qs[m], n) - 1) * d;
+            for (int m = 0; m < 32; ++m)
+                *y++ = static_cast<float>(ternary_digit(b.qs[m], n) - 1) * d;
         }
         for (int n = 0; n < 5; ++n) {
             for (int m = 0; m < 16; ++m) {
@@ -250,7 +253,8 @@ void dequantize_tq1_0(const uint8_t* src, float* dst, int64_t n_blocks) {
             }
         }
         for (int n = 0; n < 4; ++n) {
-            for (int j = 0; j < 4; ++j) *y++ = static_cast<float>(ternary_digit(b.qh[j], n) - 1) * d;
+            for (int j = 0; j < 4; ++j)
+                *y++ = static_cast<float>(ternary_digit(b.qh[j], n) - 1) * d;
         }
     }
 }

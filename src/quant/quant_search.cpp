@@ -18,7 +18,9 @@ struct LinearSums {
     float l2 = 0;  // sum w * l * l
     // True when this fit has the smaller error: minimising sum w (x - s l)^2 over s leaves
     // sum w x^2 - lx^2 / l2, so the larger lx^2 / l2 wins.
-    bool better_than(const LinearSums& o) const { return l2 > 0 && lx * lx * o.l2 > o.lx * o.lx * l2; }
+    bool better_than(const LinearSums& o) const {
+        return l2 > 0 && lx * lx * o.l2 > o.lx * o.lx * l2;
+    }
 };
 
 template <class Int>
@@ -147,7 +149,8 @@ void make_weights(const float* x, int n, const float* importance, double sigma2,
     double qmax = 0;
     if (importance != nullptr) {
         for (int i = 0; i < n; ++i) {
-            if (std::isfinite(importance[i]) && importance[i] > 0) qmax = std::fmax(qmax, static_cast<double>(importance[i]));
+            if (std::isfinite(importance[i]) && importance[i] > 0)
+                qmax = std::fmax(qmax, static_cast<double>(importance[i]));
         }
     }
     for (int i = 0; i < n; ++i) {
@@ -159,16 +162,23 @@ void make_weights(const float* x, int n, const float* importance, double sigma2,
             continue;
         }
         switch (fallback) {
-            case DefaultWeight::kRmsPlusAbs: wd[i] = std::sqrt(sigma2) + std::fabs(xi); break;
-            case DefaultWeight::kSqrtSigmaPlus: wd[i] = std::sqrt(sigma2 + xi * xi); break;
-            case DefaultWeight::kUniform: wd[i] = 1.0; break;
+            case DefaultWeight::kRmsPlusAbs:
+                wd[i] = std::sqrt(sigma2) + std::fabs(xi);
+                break;
+            case DefaultWeight::kSqrtSigmaPlus:
+                wd[i] = std::sqrt(sigma2 + xi * xi);
+                break;
+            case DefaultWeight::kUniform:
+                wd[i] = 1.0;
+                break;
         }
     }
     double wmax = 0;
     for (int i = 0; i < n; ++i) wmax = std::fmax(wmax, wd[i]);
     const bool usable = wmax > 0 && std::isfinite(wmax);
     constexpr double kFloor = 1e-6;
-    for (int i = 0; i < n; ++i) w[i] = usable ? static_cast<float>(std::fmax(wd[i] / wmax, kFloor)) : 1.0f;
+    for (int i = 0; i < n; ++i)
+        w[i] = usable ? static_cast<float>(std::fmax(wd[i] / wmax, kFloor)) : 1.0f;
 }
 
 float search_symmetric(int n, int nmax, const float* x, const float* w, int8_t* L) {
@@ -243,7 +253,8 @@ float search_scale_offset(int n, int nmax, const float* x, const float* w, uint8
     auto fit_and_keep = [&]() {
         float scale, off;
         double err;
-        if (!fit_scale_offset(n, x, w, trial, m, allow_positive_offset, &scale, &off, &err)) return false;
+        if (!fit_scale_offset(n, x, w, trial, m, allow_positive_offset, &scale, &off, &err))
+            return false;
         if (!(err < best_err)) return false;
         best_err = err;
         best_scale = scale;
@@ -253,7 +264,8 @@ float search_scale_offset(int n, int nmax, const float* x, const float* w, uint8
     };
     for (int step = 0; step <= search.nstep; ++step) {
         const float iscale =
-            (static_cast<float>(nmax) + search.rmin + search.rdelta * static_cast<float>(step)) / range;
+            (static_cast<float>(nmax) + search.rmin + search.rdelta * static_cast<float>(step)) /
+            range;
         for (int i = 0; i < n; ++i) {
             trial[i] = static_cast<uint8_t>(clamp_int(nearest_int(iscale * (x[i] - min)), 0, nmax));
         }

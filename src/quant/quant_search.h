@@ -26,7 +26,9 @@ inline int nearest_int(float v) {
     return (bits & 0x007fffff) - 0x00400000;
 }
 
-inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+inline int clamp_int(int v, int lo, int hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+}
 
 // A finite stand-in for an input value: NaN -> 0, +-inf -> +-FLT_MAX.
 inline float sanitise(float v) {

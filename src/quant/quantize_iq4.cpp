@@ -21,7 +21,8 @@ constexpr float kInf = INFINITY;
 struct Midpoints {
     float m[15];
     constexpr Midpoints() : m{} {
-        for (int k = 0; k < 15; ++k) m[k] = 0.5f * static_cast<float>(kIQ4NLValues[k] + kIQ4NLValues[k + 1]);
+        for (int k = 0; k < 15; ++k)
+            m[k] = 0.5f * static_cast<float>(kIQ4NLValues[k] + kIQ4NLValues[k + 1]);
     }
 };
 constexpr Midpoints kMid;
@@ -155,7 +156,8 @@ float choose_iq4_codes(const float* x, const float* w, const float* scales, floa
         const int c0 = clamp_int(nearest_int(scales[j] / dd), -32, 31);
         for (int a : {0, -1, 1}) {
             const int c = clamp_int(c0 + a, -32, 31);
-            const float err = round_iq4_error(32, x + 32 * j, w + 32 * j, dd * static_cast<float>(c), trial);
+            const float err =
+                round_iq4_error(32, x + 32 * j, w + 32 * j, dd * static_cast<float>(c), trial);
             if (err < best) {
                 best = err;
                 codes[j] = static_cast<int8_t>(c);

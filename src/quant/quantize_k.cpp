@@ -68,9 +68,11 @@ float nudge_codes(const float* x, const float* w, const ScaleMinLayout& lay, flo
         const uint8_t ls0 = r->ls[j], lm0 = r->lm[j];
         for (int a : {0, -1, 1, -2, 2}) {
             for (int b : {0, -1, 1, -2, 2}) {
-                const int ls = clamp_int(ls0 + a, 0, lay.code_max), lm = clamp_int(lm0 + b, 0, lay.code_max);
+                const int ls = clamp_int(ls0 + a, 0, lay.code_max),
+                          lm = clamp_int(lm0 + b, 0, lay.code_max);
                 const float err = round_scale_min(lay.sub_size, lay.nmax, x + o, w + o,
-                                                  dd * static_cast<float>(ls), ddm * static_cast<float>(lm), trial);
+                                                  dd * static_cast<float>(ls),
+                                                  ddm * static_cast<float>(lm), trial);
                 if (err < best) {
                     best = err;
                     r->ls[j] = static_cast<uint8_t>(ls);
@@ -86,8 +88,8 @@ float nudge_codes(const float* x, const float* w, const ScaleMinLayout& lay, flo
 
 // With codes and levels fixed, x ~ d * (ls * l) - dmin * lm is linear in (d, dmin): solves the
 // 2x2 weighted least-squares system. Returns false when it is singular.
-bool refit_d_dmin(const float* x, const float* w, const ScaleMinLayout& lay, const ScaleMinResult& r,
-                  float* d, float* dmin) {
+bool refit_d_dmin(const float* x, const float* w, const ScaleMinLayout& lay,
+                  const ScaleMinResult& r, float* d, float* dmin) {
     double saa = 0, sbb = 0, sab = 0, sxa = 0, sxb = 0;
     for (int e = 0; e < lay.n_sub * lay.sub_size; ++e) {
         const int j = e / lay.sub_size;
@@ -112,7 +114,8 @@ bool refit_d_dmin(const float* x, const float* w, const ScaleMinLayout& lay, con
     return *d > 0;
 }
 
-ScaleMinResult quantize_scale_min(const float* src, const float* importance, const ScaleMinLayout& lay) {
+ScaleMinResult quantize_scale_min(const float* src, const float* importance,
+                                  const ScaleMinLayout& lay) {
     ScaleMinResult r;
     float x[kQK_K], w[kQK_K], scales[16], mins[16], sw[16];
     const int exponent = normalise_block(src, kQK_K, x);
@@ -130,7 +133,8 @@ ScaleMinResult quantize_scale_min(const float* src, const float* importance, con
     const float dmin = search_positive_scale(lay.n_sub, lay.code_max, mins, sw, r.lm);
     r.d = encode_scale(d, exponent);
     r.dmin = encode_scale(dmin, exponent);
-    float best = nudge_codes(x, w, lay, decode_scale(r.d, exponent), decode_scale(r.dmin, exponent), &r);
+    float best =
+        nudge_codes(x, w, lay, decode_scale(r.d, exponent), decode_scale(r.dmin, exponent), &r);
 
     // Re-fit d and dmin to the chosen codes and levels, then nudge again; keep while it helps.
     for (int iter = 0; iter < 2; ++iter) {
@@ -167,7 +171,8 @@ float round_symmetric(int n, int nmax, const float* x, const float* w, float sc,
     float err = 0;
     const float inv = sc != 0 ? 1.0f / sc : 0.0f;
     for (int i = 0; i < n; ++i) {
-        L[i] = static_cast<int8_t>(sc != 0 ? clamp_int(nearest_int(x[i] * inv), -nmax, nmax - 1) : 0);
+        L[i] =
+            static_cast<int8_t>(sc != 0 ? clamp_int(nearest_int(x[i] * inv), -nmax, nmax - 1) : 0);
         const float diff = sc * static_cast<float>(L[i]) - x[i];
         err += w[i] * diff * diff;
     }
@@ -187,7 +192,8 @@ float choose_codes(const float* x, const float* w, const float* scales, const Sy
         const int c0 = clamp_int(nearest_int(scales[j] / dd), -lay.code_nmax, lay.code_nmax - 1);
         for (int a : {0, -1, 1}) {
             const int c = clamp_int(c0 + a, -lay.code_nmax, lay.code_nmax - 1);
-            const float err = round_symmetric(16, lay.nmax, x + 16 * j, w + 16 * j, dd * static_cast<float>(c), trial);
+            const float err = round_symmetric(16, lay.nmax, x + 16 * j, w + 16 * j,
+                                              dd * static_cast<float>(c), trial);
             if (err < best) {
                 best = err;
                 codes[j] = static_cast<int8_t>(c);
@@ -201,7 +207,8 @@ float choose_codes(const float* x, const float* w, const float* scales, const Sy
 
 // 16 sub-blocks of 16 elements. The super-block scale is also tried at its fp16 neighbours:
 // for small tensors it is an fp16 subnormal (Q6_K: d ~ max|x| / 4096) with few significant bits.
-SymmetricResult quantize_symmetric(const float* src, const float* importance, const SymmetricLayout& lay) {
+SymmetricResult quantize_symmetric(const float* src, const float* importance,
+                                   const SymmetricLayout& lay) {
     SymmetricResult r;
     float x[kQK_K], w[kQK_K], scales[16], sw[16];
     const int exponent = normalise_block(src, kQK_K, x);
@@ -212,7 +219,8 @@ SymmetricResult quantize_symmetric(const float* src, const float* importance, co
         sw[j] = 0;
         for (int i = 0; i < 16; ++i) sw[j] += w[16 * j + i];
     }
-    const uint16_t d0 = encode_scale(search_symmetric(16, lay.code_nmax, scales, sw, r.codes), exponent);
+    const uint16_t d0 =
+        encode_scale(search_symmetric(16, lay.code_nmax, scales, sw, r.codes), exponent);
     float best = kInf;
     SymmetricResult trial;
     for (int k : {0, -1, 1, -2, 2, -3, 3}) {
@@ -235,8 +243,8 @@ void pack_2bit(const uint8_t* levels, uint8_t* qs) {
     for (int half = 0; half < 2; ++half) {
         for (int l = 0; l < 32; ++l) {
             const uint8_t* v = levels + 128 * half + l;
-            qs[32 * half + l] = static_cast<uint8_t>((v[0] & 3) | ((v[32] & 3) << 2) | ((v[64] & 3) << 4) |
-                                                     ((v[96] & 3) << 6));
+            qs[32 * half + l] = static_cast<uint8_t>((v[0] & 3) | ((v[32] & 3) << 2) |
+                                                     ((v[64] & 3) << 4) | ((v[96] & 3) << 6));
         }
     }
 }
@@ -245,7 +253,8 @@ void pack_2bit(const uint8_t* levels, uint8_t* qs) {
 void pack_4bit_k(const uint8_t* levels, uint8_t* qs) {
     for (int c = 0; c < 4; ++c) {
         for (int l = 0; l < 32; ++l) {
-            qs[32 * c + l] = static_cast<uint8_t>((levels[64 * c + l] & 0xF) | ((levels[64 * c + 32 + l] & 0xF) << 4));
+            qs[32 * c + l] = static_cast<uint8_t>((levels[64 * c + l] & 0xF) |
+                                                  ((levels[64 * c + 32 + l] & 0xF) << 4));
         }
     }
 }
@@ -259,7 +268,8 @@ const float* sub_importance(const float* importance, int64_t block) {
 void quantize_q2_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
     const ScaleMinLayout lay{16, 16, 3, 15, 1.0, DefaultWeight::kSqrtSigmaPlus};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const ScaleMinResult r = quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
+        const ScaleMinResult r =
+            quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
         BlockQ2_K b{};
         for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<uint8_t>(r.ls[j] | (r.lm[j] << 4));
         pack_2bit(r.L, b.qs);
@@ -272,7 +282,8 @@ void quantize_q2_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 void quantize_q4_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
     const ScaleMinLayout lay{8, 32, 15, 63, 2.0, DefaultWeight::kRmsPlusAbs};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const ScaleMinResult r = quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
+        const ScaleMinResult r =
+            quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
         BlockQ4_K b{};
         b.d = r.d;
         b.dmin = r.dmin;
@@ -285,7 +296,8 @@ void quantize_q4_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 void quantize_q5_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
     const ScaleMinLayout lay{8, 32, 31, 63, 2.0, DefaultWeight::kRmsPlusAbs};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const ScaleMinResult r = quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
+        const ScaleMinResult r =
+            quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
         BlockQ5_K b{};
         b.d = r.d;
         b.dmin = r.dmin;
@@ -301,7 +313,8 @@ void quantize_q5_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 void quantize_q3_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
     const SymmetricLayout lay{4, 32, 2.0, false};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const SymmetricResult r = quantize_symmetric(x + i * kQK_K, sub_importance(importance, i), lay);
+        const SymmetricResult r =
+            quantize_symmetric(x + i * kQK_K, sub_importance(importance, i), lay);
         BlockQ3_K b{};
         uint8_t biased[16], levels[kQK_K];
         for (int j = 0; j < 16; ++j) biased[j] = static_cast<uint8_t>(r.codes[j] + 32);
@@ -320,7 +333,8 @@ void quantize_q3_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 void quantize_q6_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
     const SymmetricLayout lay{32, 128, 2.0, true};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
-        const SymmetricResult r = quantize_symmetric(x + i * kQK_K, sub_importance(importance, i), lay);
+        const SymmetricResult r =
+            quantize_symmetric(x + i * kQK_K, sub_importance(importance, i), lay);
         BlockQ6_K b{};
         for (int e = 0; e < kQK_K; ++e) {
             const int q = r.L[e] + 32;  // 0..63
@@ -356,7 +370,8 @@ void quantize_q8_k(const float* x, uint8_t* dst, int64_t n) {
             while (!std::isfinite(std::fabs(b.d) * 127.0f)) b.d = std::nextafter(b.d, 0.0f);
             const double iscale = 1.0 / static_cast<double>(b.d);
             for (int e = 0; e < kQK_K; ++e) {
-                b.qs[e] = static_cast<int8_t>(clamp_int(static_cast<int>(std::nearbyint(iscale * v[e])), -127, 127));
+                b.qs[e] = static_cast<int8_t>(
+                    clamp_int(static_cast<int>(std::nearbyint(iscale * v[e])), -127, 127));
             }
         }
         for (int j = 0; j < 16; ++j) {

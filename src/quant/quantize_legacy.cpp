@@ -39,11 +39,13 @@ struct Block32 {
     int exponent = 0;
 };
 
-Block32 prepare_block(const float* src, const float* importance, double row_sigma2, DefaultWeight fallback) {
+Block32 prepare_block(const float* src, const float* importance, double row_sigma2,
+                      DefaultWeight fallback) {
     Block32 b;
     b.exponent = normalise_block(src, kQK32, b.x);
     // The row statistic is brought into this block's normalised domain (a power-of-two rescale).
-    const double sigma2 = importance != nullptr ? std::ldexp(row_sigma2, -2 * b.exponent) : block_mean_square(b.x, kQK32);
+    const double sigma2 = importance != nullptr ? std::ldexp(row_sigma2, -2 * b.exponent)
+                                                : block_mean_square(b.x, kQK32);
     make_weights(b.x, kQK32, importance, sigma2, fallback, b.w);
     return b;
 }
@@ -52,7 +54,8 @@ const float* block_importance(const float* importance, int64_t ib, int size) {
     return importance != nullptr ? importance + ib * size : nullptr;
 }
 
-// Signed levels in [-nmax, nmax - 1] for the symmetric formats, re-rounded against the stored scale.
+// Signed levels in [-nmax, nmax - 1] for the symmetric formats, re-rounded against the stored
+// scale.
 void quantize_symmetric_32(const float* src, const float* importance, double row_sigma2, int nmax,
                            uint16_t* d_out, uint8_t* q_out) {
     Block32 b = prepare_block(src, importance, row_sigma2, DefaultWeight::kRmsPlusAbs);
@@ -78,12 +81,14 @@ void quantize_offset_32(const float* src, const float* importance, double row_si
     const float d = decode_scale(*d_out, b.exponent), m = decode_scale(*m_out, b.exponent);
     const float inv = d > 0 ? 1.0f / d : 0.0f;
     for (int j = 0; j < kQK32; ++j) {
-        q_out[j] = static_cast<uint8_t>(d > 0 ? clamp_int(nearest_int((b.x[j] - m) * inv), 0, nmax) : 0);
+        q_out[j] =
+            static_cast<uint8_t>(d > 0 ? clamp_int(nearest_int((b.x[j] - m) * inv), 0, nmax) : 0);
     }
 }
 
 void pack_nibbles(const uint8_t* q, uint8_t* qs) {
-    for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
+    for (int j = 0; j < 16; ++j)
+        qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
 }
 
 // Bit 4 of element j -> bit j of the little-endian 32-bit qh.
@@ -119,7 +124,8 @@ void quantize_q4_0(const float* x, uint8_t* dst, int64_t n, const float* importa
     for (int64_t ib = 0; ib < n / kQK32; ++ib) {
         BlockQ4_0 b{};
         uint8_t q[kQK32];
-        quantize_symmetric_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 8, &b.d, q);
+        quantize_symmetric_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 8,
+                              &b.d, q);
         pack_nibbles(q, b.qs);
         store_block(b, dst, ib);
     }
@@ -130,7 +136,8 @@ void quantize_q5_0(const float* x, uint8_t* dst, int64_t n, const float* importa
     for (int64_t ib = 0; ib < n / kQK32; ++ib) {
         BlockQ5_0 b{};
         uint8_t q[kQK32];
-        quantize_symmetric_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 16, &b.d, q);
+        quantize_symmetric_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 16,
+                              &b.d, q);
         pack_nibbles(q, b.qs);
         pack_high_bits(q, b.qh);
         store_block(b, dst, ib);
@@ -142,7 +149,8 @@ void quantize_q4_1(const float* x, uint8_t* dst, int64_t n, const float* importa
     for (int64_t ib = 0; ib < n / kQK32; ++ib) {
         BlockQ4_1 b{};
         uint8_t q[kQK32];
-        quantize_offset_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 15, &b.d, &b.m, q);
+        quantize_offset_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 15,
+                           &b.d, &b.m, q);
         pack_nibbles(q, b.qs);
         store_block(b, dst, ib);
     }
@@ -153,7 +161,8 @@ void quantize_q5_1(const float* x, uint8_t* dst, int64_t n, const float* importa
     for (int64_t ib = 0; ib < n / kQK32; ++ib) {
         BlockQ5_1 b{};
         uint8_t q[kQK32];
-        quantize_offset_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 31, &b.d, &b.m, q);
+        quantize_offset_32(x + ib * kQK32, block_importance(importance, ib, kQK32), sigma2, 31,
+                           &b.d, &b.m, q);
         pack_nibbles(q, b.qs);
         pack_high_bits(q, b.qh);
         store_block(b, dst, ib);
@@ -179,7 +188,8 @@ void quantize_q8_1(const float* x, uint8_t* dst, int64_t n) {
     }
 }
 
-// ---- MXFP4 ---------------------------------------------------------------------------------------
+// ---- MXFP4
+// ---------------------------------------------------------------------------------------
 
 namespace {
 
@@ -216,7 +226,8 @@ void quantize_mxfp4(const float* x, uint8_t* dst, int64_t n, const float* import
             xf[j] = static_cast<float>(v[j]);
             amax = std::fmax(amax, std::fabs(v[j]));
         }
-        make_weights(xf, kQK32, block_importance(importance, ib, kQK32), 0.0, DefaultWeight::kUniform, w, true);
+        make_weights(xf, kQK32, block_importance(importance, ib, kQK32), 0.0,
+                     DefaultWeight::kUniform, w, true);
         BlockMXFP4 b{};
         if (amax > 0) {
             int k = 0;
@@ -238,14 +249,16 @@ void quantize_mxfp4(const float* x, uint8_t* dst, int64_t n, const float* import
             }
             const double d = static_cast<double>(e8m0_to_float_half(b.e));
             for (int j = 0; j < 16; ++j) {
-                b.qs[j] = static_cast<uint8_t>(nearest_fp4(v[j], d) | (nearest_fp4(v[j + 16], d) << 4));
+                b.qs[j] =
+                    static_cast<uint8_t>(nearest_fp4(v[j], d) | (nearest_fp4(v[j + 16], d) << 4));
             }
         }
         store_block(b, dst, ib);
     }
 }
 
-// ---- ternary -------------------------------------------------------------------------------------
+// ---- ternary
+// -------------------------------------------------------------------------------------
 
 namespace {
 
@@ -303,9 +316,9 @@ void quantize_tq1_0(const float* x, uint8_t* dst, int64_t n, const float* import
         BlockTQ1_0 b{};
         uint8_t t[kQK_K];
         quantize_ternary(x + ib * kQK_K, block_importance(importance, ib, kQK_K), &b.d, t);
-        for (int m = 0; m < 32; ++m) b.qs[m] = pack_trits(t + m, 5, 32);         // elements 0..159
+        for (int m = 0; m < 32; ++m) b.qs[m] = pack_trits(t + m, 5, 32);  // elements 0..159
         for (int m = 0; m < 16; ++m) b.qs[32 + m] = pack_trits(t + 160 + m, 5, 16);  // 160..239
-        for (int j = 0; j < 4; ++j) b.qh[j] = pack_trits(t + 240 + j, 4, 4);       // 240..255
+        for (int j = 0; j < 4; ++j) b.qh[j] = pack_trits(t + 240 + j, 4, 4);         // 240..255
         store_block(b, dst, ib);
     }
 }

@@ -15,7 +15,8 @@ inline constexpr int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22,
 
 // MXFP4: the 16 FP4 E2M1 values (sign bit 3, exponent bits 1..2, mantissa bit 0), doubled so they
 // are integers: {0, 0.5, 1, 1.5, 2, 3, 4, 6} * 2. The doubling is undone by halving the scale.
-inline constexpr int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+inline constexpr int8_t kMXFP4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                            0, -1, -2, -3, -4, -6, -8, -12};
 
 // E8M0 scale byte -> 2^(e - 127) / 2 as a float (the half compensates the doubled values).
 // e = 0 and e = 1 give the subnormals 2^-128 and 2^-127; e = 255 (NaN in the OCP spec) is

@@ -16,7 +16,8 @@
 namespace rf::quant {
 namespace {
 
-constexpr uint16_t kOne = 0x3c00, kHalf = 0x3800, kMinusTwo = 0xc000, kMaxHalf = 0x7bff, kTiny = 0x0001;
+constexpr uint16_t kOne = 0x3c00, kHalf = 0x3800, kMinusTwo = 0xc000, kMaxHalf = 0x7bff,
+                   kTiny = 0x0001;
 
 template <class Block>
 std::vector<float> decode(GgmlType type, const std::vector<Block>& blocks) {
@@ -76,6 +77,17 @@ TEST(DequantizePlain, HalfTypes) {
     EXPECT_EQ(out[0], 1.25f);
 }
 
+// Every type in the type table decodes (all-zero bytes give finite values, zeros for blocks).
+TEST(DequantizePlain, EveryTypeHasADequantizer) {
+    for (const TypeTraits& t : all_types()) {
+        const int64_t n = 2 * t.block_size;
+        const std::vector<uint8_t> zeros(row_bytes(t.type, static_cast<size_t>(n)), 0);
+        std::vector<float> out(static_cast<size_t>(n), 1.0f);
+        dequantize_row(t.type, zeros.data(), out.data(), n);
+        for (float v : out) ASSERT_EQ(v, 0.0f) << t.name;
+    }
+}
+
 // ---- 32-element formats -------------------------------------------------------------------------
 
 TEST(DequantizeQ4_0, EveryNibblePositionAndValue) {
@@ -84,8 +96,8 @@ TEST(DequantizeQ4_0, EveryNibblePositionAndValue) {
     for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
     const auto y = decode(GgmlType::kQ4_0, std::vector<BlockQ4_0>{b});
     for (int j = 0; j < 16; ++j) {
-        EXPECT_EQ(y[j], 0.5f * static_cast<float>(j - 8)) << j;           // low nibble: element j
-        EXPECT_EQ(y[j + 16], 0.5f * static_cast<float>(7 - j)) << j;      // high nibble: j + 16
+        EXPECT_EQ(y[j], 0.5f * static_cast<float>(j - 8)) << j;       // low nibble: element j
+        EXPECT_EQ(y[j + 16], 0.5f * static_cast<float>(7 - j)) << j;  // high nibble: j + 16
     }
 }
 
@@ -158,7 +170,8 @@ TEST(DequantizeIQ4_NL, CodebookInBothNibbles) {
     b.d = kMinusTwo;
     for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
     const auto y = decode(GgmlType::kIQ4_NL, std::vector<BlockIQ4_NL>{b});
-    const float table[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    const float table[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                             1,    13,   25,  38,  53,  69,  89,  113};
     for (int j = 0; j < 16; ++j) {
         EXPECT_EQ(y[j], -2.0f * table[j]);
         EXPECT_EQ(y[j + 16], -2.0f * table[15 - j]);
@@ -188,7 +201,8 @@ TEST(DequantizeMXFP4, E8M0ScaleAndFp4Values) {
 // ---- scale packing ------------------------------------------------------------------------------
 
 TEST(KScales, Q4KPackingKnownBytes) {
-    const uint8_t bytes[12] = {0x3F, 0x01, 0xC2, 0x43, 0x05, 0x86, 0x07, 0x48, 0xA9, 0x3B, 0xFC, 0x0D};
+    const uint8_t bytes[12] = {0x3F, 0x01, 0xC2, 0x43, 0x05, 0x86,
+                               0x07, 0x48, 0xA9, 0x3B, 0xFC, 0x0D};
     const uint8_t want_sc[8] = {63, 1, 2, 3, 9, 11, 60, 29};
     const uint8_t want_m[8] = {5, 6, 7, 8, 10, 35, 15, 16};
     for (int j = 0; j < 8; ++j) {
@@ -209,7 +223,8 @@ TEST(KScales, Q4KPackingKnownBytes) {
 }
 
 TEST(KScales, Q3KPackingKnownBytes) {
-    const uint8_t bytes[12] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE, 0xE4, 0x00, 0x00, 0xFF};
+    const uint8_t bytes[12] = {0x10, 0x32, 0x54, 0x76, 0x98, 0xBA,
+                               0xDC, 0xFE, 0xE4, 0x00, 0x00, 0xFF};
     // Low nibbles: j < 8 -> 0, 2, .., 14; j >= 8 -> 1, 3, .., 15. High pairs from bytes[8 + j%4].
     EXPECT_EQ(unpack_scale_q3_k(0, bytes), 0 - 32);
     EXPECT_EQ(unpack_scale_q3_k(4, bytes), (8 | (1 << 4)) - 32);
@@ -247,7 +262,8 @@ TEST(DequantizeQ2_K, EveryBitPairPosition) {
         const int q = 1 + e % 3;
         b.qs[32 * (e / 128) + e % 32] = static_cast<uint8_t>(q << (2 * ((e % 128) / 32)));
         const auto y = decode(GgmlType::kQ2_K, std::vector<BlockQ2_K>{b});
-        for (int k = 0; k < 256; ++k) ASSERT_EQ(y[k], k == e ? static_cast<float>(q) : 0.0f) << e << " " << k;
+        for (int k = 0; k < 256; ++k)
+            ASSERT_EQ(y[k], k == e ? static_cast<float>(q) : 0.0f) << e << " " << k;
     }
 }
 
@@ -258,7 +274,7 @@ TEST(DequantizeQ3_K, HighBitMaskAndSignedScales) {
         uint8_t biased[16];
         for (int s = 0; s < 16; ++s) biased[s] = 33;  // scale +1
         pack_scales_q3_k(biased, b.scales);
-        for (uint8_t& h : b.hmask) h = 0xFF;  // high bit set: no -4 offset
+        for (uint8_t& h : b.hmask) h = 0xFF;                        // high bit set: no -4 offset
         b.hmask[e % 32] = static_cast<uint8_t>(~(1u << (e / 32)));  // element e: q - 4
         b.qs[32 * (e / 128) + e % 32] = static_cast<uint8_t>(3 << (2 * ((e % 128) / 32)));
         const auto y = decode(GgmlType::kQ3_K, std::vector<BlockQ3_K>{b});
@@ -273,7 +289,8 @@ TEST(DequantizeQ3_K, HighBitMaskAndSignedScales) {
     for (int s = 0; s < 16; ++s) biased[s] = static_cast<uint8_t>(s * 4 + 3);  // -29 .. 31
     pack_scales_q3_k(biased, b.scales);
     const auto y = decode(GgmlType::kQ3_K, std::vector<BlockQ3_K>{b});  // all q = 0 - 4
-    for (int e = 0; e < 256; ++e) EXPECT_EQ(y[e], static_cast<float>((e / 16) * 4 + 3 - 32) * -4.0f);
+    for (int e = 0; e < 256; ++e)
+        EXPECT_EQ(y[e], static_cast<float>((e / 16) * 4 + 3 - 32) * -4.0f);
 }
 
 // Sets the 4-bit quant of element e in a Q4_K / Q5_K qs array (chunks of 64: low nibbles first).
@@ -292,7 +309,9 @@ TEST(DequantizeQ4_K, NibblesScalesAndMins) {
     const auto y = decode(GgmlType::kQ4_K, std::vector<BlockQ4_K>{b});
     for (int e = 0; e < 256; ++e) {
         const int s = e / 32;
-        EXPECT_EQ(y[e], 0.5f * static_cast<float>(sc[s]) * static_cast<float>(e % 16) - static_cast<float>(mn[s])) << e;
+        EXPECT_EQ(y[e], 0.5f * static_cast<float>(sc[s]) * static_cast<float>(e % 16) -
+                            static_cast<float>(mn[s]))
+            << e;
     }
 }
 
@@ -306,7 +325,8 @@ TEST(DequantizeQ5_K, FifthBitIsBitSOfQh) {
         if ((e / 3) % 2) b.qh[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
     }
     const auto y = decode(GgmlType::kQ5_K, std::vector<BlockQ5_K>{b});
-    for (int e = 0; e < 256; ++e) EXPECT_EQ(y[e], static_cast<float>((e * 7) % 16 + ((e / 3) % 2) * 16)) << e;
+    for (int e = 0; e < 256; ++e)
+        EXPECT_EQ(y[e], static_cast<float>((e * 7) % 16 + ((e / 3) % 2) * 16)) << e;
 }
 
 TEST(DequantizeQ6_K, SixBitQuantsAndInt8Scales) {
@@ -316,12 +336,15 @@ TEST(DequantizeQ6_K, SixBitQuantsAndInt8Scales) {
     auto q_of = [](int e) { return (e * 29 + 3) % 64; };
     for (int e = 0; e < 256; ++e) {
         const int h = e / 128, quarter = (e % 128) / 32, l = e % 32, q = q_of(e);
-        b.ql[64 * h + 32 * (quarter % 2) + l] |= static_cast<uint8_t>((q & 0xF) << (quarter < 2 ? 0 : 4));
+        b.ql[64 * h + 32 * (quarter % 2) + l] |=
+            static_cast<uint8_t>((q & 0xF) << (quarter < 2 ? 0 : 4));
         b.qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * quarter));
     }
     const auto y = decode(GgmlType::kQ6_K, std::vector<BlockQ6_K>{b});
     for (int e = 0; e < 256; ++e) {
-        EXPECT_EQ(y[e], 0.5f * static_cast<float>(b.scales[e / 16]) * static_cast<float>(q_of(e) - 32)) << e;
+        EXPECT_EQ(y[e],
+                  0.5f * static_cast<float>(b.scales[e / 16]) * static_cast<float>(q_of(e) - 32))
+            << e;
     }
 }
 
@@ -338,7 +361,8 @@ TEST(DequantizeIQ4_XS, SixBitScalesPerSubBlock) {
     b.d = kHalf;
     const int biased[8] = {0, 63, 32, 31, 1, 48, 17, 40};
     for (int s = 0; s < 8; ++s) {
-        b.scales_l[s / 2] = static_cast<uint8_t>(b.scales_l[s / 2] | ((biased[s] & 0xF) << (4 * (s % 2))));
+        b.scales_l[s / 2] =
+            static_cast<uint8_t>(b.scales_l[s / 2] | ((biased[s] & 0xF) << (4 * (s % 2))));
         b.scales_h = static_cast<uint16_t>(b.scales_h | ((biased[s] >> 4) << (2 * s)));
         for (int j = 0; j < 16; ++j) b.qs[16 * s + j] = static_cast<uint8_t>(j | ((15 - j) << 4));
     }
@@ -380,7 +404,8 @@ TEST(DequantizeTQ1_0, TailBytesAndQh) {
     for (uint8_t& q : b.qs) q = 128;  // 128 decodes to trit 1 (value 0) in every position
     for (uint8_t& q : b.qh) q = 128;
     b.qs[32 + 5] = 255;  // 22222: elements 160 + 16n + 5 are +1
-    // qh carries 4 trits shifted up by one place: 2000 (base 3) -> 54 * 3 = 162 -> ceil(162 * 256 / 243).
+    // qh carries 4 trits shifted up by one place: 2000 (base 3) -> 54 * 3 = 162 -> ceil(162 * 256 /
+    // 243).
     b.qh[2] = static_cast<uint8_t>((162 * 256 + 242) / 243);
     const auto y = decode(GgmlType::kTQ1_0, std::vector<BlockTQ1_0>{b});
     for (int e = 160; e < 240; ++e) EXPECT_EQ(y[e], (e - 160) % 16 == 5 ? -2.0f : 0.0f) << e;
@@ -400,7 +425,8 @@ TEST(DequantizeTQ2_0, EveryBitPair) {
         b.qs[32 * (e / 128) + e % 32] |= static_cast<uint8_t>((e % 4) << (2 * ((e % 128) / 32)));
     }
     const auto y = decode(GgmlType::kTQ2_0, std::vector<BlockTQ2_0>{b});
-    for (int e = 0; e < 256; ++e) EXPECT_EQ(y[e], 0.5f * static_cast<float>(e % 4 - 1)) << e;  // 3 -> +2
+    for (int e = 0; e < 256; ++e)
+        EXPECT_EQ(y[e], 0.5f * static_cast<float>(e % 4 - 1)) << e;  // 3 -> +2
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ std::string load(const std::string& name, Fixture* fx) {
     const std::string path = std::string(RF_FIXTURES_DIR) + "/quant/" + name + ".bin";
     std::ifstream in(path, std::ios::binary);
     if (!in) return "cannot open " + path;
-    const std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<uint8_t> data((std::istreambuf_iterator<char>(in)),
+                                    std::istreambuf_iterator<char>());
     if (data.size() < 16 || std::memcmp(data.data(), "RFQF", 4) != 0) return path + ": bad magic";
     if (read_u32(data.data() + 4) != 1) return path + ": unknown version";
     const TypeTraits* t = type_traits(read_u32(data.data() + 8));
@@ -46,8 +47,10 @@ std::string load(const std::string& name, Fixture* fx) {
     fx->n_blocks = read_u32(data.data() + 12);
     const size_t block_bytes = static_cast<size_t>(fx->n_blocks) * t->type_size;
     const size_t n_values = static_cast<size_t>(fx->n_blocks) * t->block_size;
-    if (data.size() != 16 + block_bytes + 4 * n_values) return path + ": size does not match header";
-    fx->blocks.assign(data.begin() + 16, data.begin() + 16 + static_cast<std::ptrdiff_t>(block_bytes));
+    if (data.size() != 16 + block_bytes + 4 * n_values)
+        return path + ": size does not match header";
+    fx->blocks.assign(data.begin() + 16,
+                      data.begin() + 16 + static_cast<std::ptrdiff_t>(block_bytes));
     fx->values.resize(n_values);
     std::memcpy(fx->values.data(), data.data() + 16 + block_bytes, 4 * n_values);
     return "";
@@ -66,8 +69,9 @@ TEST_P(DequantizeFixture, MatchesGgufPy) {
     int off_by_one = 0;
     for (int64_t i = 0; i < n; ++i) {
         const int64_t ulps = test::ulp_distance(got[i], fx.values[i]);
-        ASSERT_LE(ulps, 1) << GetParam() << " element " << i << " (block " << i / traits(fx.type).block_size
-                           << "): got " << got[i] << " expected " << fx.values[i];
+        ASSERT_LE(ulps, 1) << GetParam() << " element " << i << " (block "
+                           << i / traits(fx.type).block_size << "): got " << got[i] << " expected "
+                           << fx.values[i];
         off_by_one += ulps == 1;
     }
     EXPECT_EQ(off_by_one, 0) << GetParam() << ": values within 1 ulp but not bit-exact";
@@ -84,10 +88,11 @@ TEST_P(DequantizeFixture, MatchesGgufPy) {
 INSTANTIATE_TEST_SUITE_P(AllTypes, DequantizeFixture,
                          ::testing::Values("f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
                                            "q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_nl",
-                                           "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "iq2_xxs",
-                                           "iq2_xs", "iq2_s", "iq3_xxs", "iq3_s", "iq1_s",
-                                           "iq1_m"),
-                         [](const ::testing::TestParamInfo<const char*>& param_info) { return std::string(param_info.param); });
+                                           "iq4_xs", "tq1_0", "tq2_0", "mxfp4", "iq2_xxs", "iq2_xs",
+                                           "iq2_s", "iq3_xxs", "iq3_s", "iq1_s", "iq1_m"),
+                         [](const ::testing::TestParamInfo<const char*>& param_info) {
+                             return std::string(param_info.param);
+                         });
 
 }  // namespace
 }  // namespace rf::quant

@@ -30,20 +30,25 @@ struct Bound {
     double nrmse;
 };
 constexpr Bound kBounds[] = {
-    {GgmlType::kF32, 0.0},       {GgmlType::kF16, 4.9e-4},     {GgmlType::kBF16, 3.91e-3},
-    {GgmlType::kQ4_0, 0.0885},   {GgmlType::kQ4_1, 0.0806},    {GgmlType::kQ5_0, 0.0440},
-    {GgmlType::kQ5_1, 0.0390},   {GgmlType::kQ8_0, 0.00552},   {GgmlType::kQ8_1, 0.00552},
-    {GgmlType::kQ2_K, 0.337},    {GgmlType::kQ3_K, 0.160},     {GgmlType::kQ4_K, 0.0806},
-    {GgmlType::kQ5_K, 0.0390},   {GgmlType::kQ6_K, 0.0193},    {GgmlType::kQ8_K, 0.00717},
-    {GgmlType::kIQ4_NL, 0.0824}, {GgmlType::kIQ4_XS, 0.0824},  {GgmlType::kMXFP4, 0.119},
+    {GgmlType::kF32, 0.0},       {GgmlType::kF16, 4.9e-4},    {GgmlType::kBF16, 3.91e-3},
+    {GgmlType::kQ4_0, 0.0885},   {GgmlType::kQ4_1, 0.0806},   {GgmlType::kQ5_0, 0.0440},
+    {GgmlType::kQ5_1, 0.0390},   {GgmlType::kQ8_0, 0.00552},  {GgmlType::kQ8_1, 0.00552},
+    {GgmlType::kQ2_K, 0.337},    {GgmlType::kQ3_K, 0.160},    {GgmlType::kQ4_K, 0.0806},
+    {GgmlType::kQ5_K, 0.0390},   {GgmlType::kQ6_K, 0.0193},   {GgmlType::kQ8_K, 0.00717},
+    {GgmlType::kIQ4_NL, 0.0824}, {GgmlType::kIQ4_XS, 0.0824}, {GgmlType::kMXFP4, 0.119},
     {GgmlType::kTQ1_0, 0.831},   {GgmlType::kTQ2_0, 0.831},
 };
 
-std::string name_of(GgmlType type) { return std::string(traits(type).name); }
+std::string name_of(GgmlType type) {
+    return std::string(traits(type).name);
+}
 
-std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x, const float* importance = nullptr) {
+std::vector<uint8_t> quantize(GgmlType type, const std::vector<float>& x,
+                              const float* importance = nullptr) {
     std::vector<uint8_t> bytes(row_bytes(type, x.size()));
-    EXPECT_EQ(quantize_row(type, x.data(), bytes.data(), static_cast<int64_t>(x.size()), importance), bytes.size());
+    EXPECT_EQ(
+        quantize_row(type, x.data(), bytes.data(), static_cast<int64_t>(x.size()), importance),
+        bytes.size());
     return bytes;
 }
 
@@ -69,7 +74,8 @@ TEST_P(QuantizeBound, GaussianRoundTripWithinBound) {
         }
         const double e = normalised_rmse(x, y);
         EXPECT_LE(e, b.nrmse) << name_of(b.type) << " row length " << len;
-        if (len == 4096) std::printf("    %-7s nrmse %.5f (bound %.5f)\n", name_of(b.type).c_str(), e, b.nrmse);
+        if (len == 4096)
+            std::printf("    %-7s nrmse %.5f (bound %.5f)\n", name_of(b.type).c_str(), e, b.nrmse);
     }
 }
 
@@ -82,7 +88,8 @@ INSTANTIATE_TEST_SUITE_P(AllQuantizable, QuantizeBound, ::testing::ValuesIn(kBou
 // copy), so the relative error does not depend on magnitude anywhere in the fp16 range.
 TEST(Quantize, ErrorIndependentOfPowerOfTwoScale) {
     for (const Bound& b : kBounds) {
-        if (b.type == GgmlType::kQ8_K || b.type == GgmlType::kMXFP4 || !traits(b.type).is_quantized) continue;
+        if (b.type == GgmlType::kQ8_K || b.type == GgmlType::kMXFP4 || !traits(b.type).is_quantized)
+            continue;
         const auto x = gaussian_row(1024, 77);
         // Factors that keep every fp16 scale a normal number (subnormal scales lose precision).
         std::vector<float> big(x), small(x);
@@ -95,13 +102,14 @@ TEST(Quantize, ErrorIndependentOfPowerOfTwoScale) {
 }
 
 TEST(Quantize, ImportanceLowersTheWeightedError) {
-    const GgmlType types[] = {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1,
-                              GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
-                              GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kTQ1_0,
-                              GgmlType::kMXFP4};
+    const GgmlType types[] = {
+        GgmlType::kQ4_0,   GgmlType::kQ4_1,  GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ2_K,
+        GgmlType::kQ3_K,   GgmlType::kQ4_K,  GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_NL,
+        GgmlType::kIQ4_XS, GgmlType::kTQ1_0, GgmlType::kMXFP4};
     const int64_t n = 4096;
     std::vector<float> importance(n);
-    for (int64_t i = 0; i < n; ++i) importance[i] = std::exp(static_cast<float>((i * 7919) % 97) / 24.0f);
+    for (int64_t i = 0; i < n; ++i)
+        importance[i] = std::exp(static_cast<float>((i * 7919) % 97) / 24.0f);
     for (const GgmlType type : types) {
         double plain = 0, guided = 0, ref = 0;
         for (uint32_t r = 0; r < 8; ++r) {
@@ -110,7 +118,8 @@ TEST(Quantize, ImportanceLowersTheWeightedError) {
             const auto y1 = round_trip(type, x, importance.data());
             for (int64_t i = 0; i < n; ++i) {
                 const double w = static_cast<double>(importance[i]), xi = static_cast<double>(x[i]);
-                const double e0 = xi - static_cast<double>(y0[i]), e1 = xi - static_cast<double>(y1[i]);
+                const double e0 = xi - static_cast<double>(y0[i]),
+                             e1 = xi - static_cast<double>(y1[i]);
                 plain += w * e0 * e0;
                 guided += w * e1 * e1;
                 ref += w * xi * xi;
@@ -119,7 +128,8 @@ TEST(Quantize, ImportanceLowersTheWeightedError) {
         // One scale per 256 (ternary) or a power-of-two scale (FP4) leave little to steer.
         const bool few_choices = type == GgmlType::kTQ1_0 || type == GgmlType::kMXFP4;
         EXPECT_LT(guided, plain * (few_choices ? 1.0 : 0.99))
-            << name_of(type) << " weighted nrmse " << std::sqrt(guided / ref) << " vs " << std::sqrt(plain / ref);
+            << name_of(type) << " weighted nrmse " << std::sqrt(guided / ref) << " vs "
+            << std::sqrt(plain / ref);
     }
 }
 
@@ -129,7 +139,8 @@ TEST(Quantize, ImportanceLowersTheWeightedError) {
 std::vector<float> finite_round_trip(GgmlType type, const std::vector<float>& x, const char* what) {
     const auto y = round_trip(type, x);
     for (size_t i = 0; i < y.size(); ++i) {
-        EXPECT_TRUE(std::isfinite(y[i])) << name_of(type) << " " << what << " element " << i << " input " << x[i];
+        EXPECT_TRUE(std::isfinite(y[i]))
+            << name_of(type) << " " << what << " element " << i << " input " << x[i];
         if (!std::isfinite(y[i])) break;
     }
     return y;
@@ -151,9 +162,11 @@ TEST(Quantize, ConstantBlocksAreNearlyExact) {
             // FP4 values are 2 bits of mantissa apart (0.3 lies between 0.25 and 0.375: up to 20%),
             // bf16 has 8 significant bits, every other format >= 11. At 2e-3 the K-quant
             // super-block scales (c / 15 / 63) are fp16 subnormals with few significant bits.
-            float tol = b.type == GgmlType::kMXFP4 ? 0.2f : (b.type == GgmlType::kBF16 ? 4e-3f : 1e-3f);
+            float tol =
+                b.type == GgmlType::kMXFP4 ? 0.2f : (b.type == GgmlType::kBF16 ? 4e-3f : 1e-3f);
             if (c < 0.01f && c > 0) tol = std::fmax(tol, 0.02f);
-            for (float v : y) ASSERT_NEAR(v, c, std::fabs(c) * tol) << name_of(b.type) << " c=" << c;
+            for (float v : y)
+                ASSERT_NEAR(v, c, std::fabs(c) * tol) << name_of(b.type) << " c=" << c;
         }
     }
 }
@@ -186,7 +199,8 @@ TEST(Quantize, HugeTinyAndNonFiniteInputsStayFinite) {
 // Blocks whose values exceed what an fp16 scale can express saturate instead of overflowing.
 TEST(Quantize, Fp16ScalesSaturate) {
     const std::vector<float> x(256, 1e9f);
-    for (const GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS}) {
+    for (const GgmlType type :
+         {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kIQ4_XS}) {
         const auto y = finite_round_trip(type, x, "saturating");
         for (float v : y) EXPECT_GT(v, 1e5f) << name_of(type);
     }
@@ -201,14 +215,17 @@ TEST(Quantize, DeterministicAndAlignmentFree) {
         EXPECT_EQ(quantize(b.type, x), first) << name_of(b.type);
         std::vector<uint8_t> shifted(first.size() + 1);
         quantize_row(b.type, x.data(), shifted.data() + 1, 1024);
-        EXPECT_EQ(std::memcmp(shifted.data() + 1, first.data(), first.size()), 0) << name_of(b.type);
+        EXPECT_EQ(std::memcmp(shifted.data() + 1, first.data(), first.size()), 0)
+            << name_of(b.type);
     }
 }
 
 TEST(Quantize, TernaryInputIsExact) {
     std::vector<float> x(512);
-    for (size_t i = 0; i < x.size(); ++i) x[i] = 0.75f * static_cast<float>(static_cast<int>((i * 37) % 3) - 1);
-    for (const GgmlType type : {GgmlType::kTQ1_0, GgmlType::kTQ2_0}) EXPECT_EQ(round_trip(type, x), x) << name_of(type);
+    for (size_t i = 0; i < x.size(); ++i)
+        x[i] = 0.75f * static_cast<float>(static_cast<int>((i * 37) % 3) - 1);
+    for (const GgmlType type : {GgmlType::kTQ1_0, GgmlType::kTQ2_0})
+        EXPECT_EQ(round_trip(type, x), x) << name_of(type);
 }
 
 TEST(Quantize, Q8KSumsAndQ81Sum) {
@@ -232,19 +249,21 @@ TEST(Quantize, Q8KSumsAndQ81Sum) {
 
 TEST(Quantize, F16SaturatesInsteadOfOverflowing) {
     const std::vector<float> x = {1e6f, -1e6f, 65504.0f, 1.0f};
-    EXPECT_EQ(round_trip(GgmlType::kF16, x), (std::vector<float>{65504.0f, -65504.0f, 65504.0f, 1.0f}));
+    EXPECT_EQ(round_trip(GgmlType::kF16, x),
+              (std::vector<float>{65504.0f, -65504.0f, 65504.0f, 1.0f}));
 }
 
 // quantize_row reaches the grid i-quant quantizers (their own tests bound the error tightly).
 TEST(Quantize, GridIQuantsThroughQuantizeRow) {
     const auto x = gaussian_row(512, 21);
-    for (const GgmlType type : {GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS, GgmlType::kIQ2_S, GgmlType::kIQ3_XXS,
-                                GgmlType::kIQ3_S, GgmlType::kIQ1_S}) {
+    for (const GgmlType type : {GgmlType::kIQ2_XXS, GgmlType::kIQ2_XS, GgmlType::kIQ2_S,
+                                GgmlType::kIQ3_XXS, GgmlType::kIQ3_S, GgmlType::kIQ1_S}) {
         ASSERT_TRUE(can_quantize(type)) << name_of(type);
         EXPECT_LT(normalised_rmse(x, round_trip(type, x)), 0.5) << name_of(type);
         std::vector<uint8_t> shifted(row_bytes(type, x.size()) + 1);
         quantize_row(type, x.data(), shifted.data() + 1, 512);  // any alignment
-        EXPECT_EQ(std::vector<uint8_t>(shifted.begin() + 1, shifted.end()), quantize(type, x)) << name_of(type);
+        EXPECT_EQ(std::vector<uint8_t>(shifted.begin() + 1, shifted.end()), quantize(type, x))
+            << name_of(type);
     }
 }
 
