@@ -30,6 +30,9 @@ struct PreTokenizerConfig {
 // set with a warning; names of families that need another algorithm are errors.
 Result<PreTokenizerConfig> pre_tokenizer_config(std::string_view pre);
 
+// Every `tokenizer.ggml.pre` value the table knows (supported or not).
+std::vector<std::string_view> known_pre_tokenizers();
+
 // Rewrites `\s` / `\S` to the Unicode White_Space set (what the reference regex engines
 // match), since PCRE2's own \s also accepts U+180E.
 std::string rewrite_whitespace_escapes(std::string_view pattern);

@@ -210,6 +210,12 @@ constexpr std::array kNames = {
 
 }  // namespace
 
+std::vector<std::string_view> known_pre_tokenizers() {
+    std::vector<std::string_view> names;
+    for (const NameEntry& entry : kNames) names.push_back(entry.name);
+    return names;
+}
+
 Result<PreTokenizerConfig> pre_tokenizer_config(std::string_view pre) {
     const NameEntry* entry = nullptr;
     for (const NameEntry& candidate : kNames) {

@@ -88,7 +88,7 @@ Status resolve_special_ids(State& s, const SpecialIds& file) {
     for (const auto& [slot, value] : slots) {
         if (*slot >= n) *slot = kNoToken;  // a family default this vocabulary is too small for
         if (!value->has_value()) continue;
-        if (**value >= n) {
+        if (**value < 0 || **value >= n) {
             // Real files carry such ids (e.g. a pad id one past the end): keep the default.
             log::warn("tokenizer: special token id {} is out of range (n_vocab {}); ignored",
                       **value, n);

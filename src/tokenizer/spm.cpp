@@ -55,8 +55,11 @@ void spm_encode(const Tokenizer::State& s, std::string_view text, std::vector<in
     std::vector<SpmSymbol> symbols;
     symbols.reserve(text.size());
     for (size_t offset = 0; offset < text.size();) {
-        const size_t length =
-            std::min(utf8_lead_length(static_cast<uint8_t>(text[offset])), text.size() - offset);
+        // One character per symbol. Bytes that start no valid character stand alone, so
+        // invalid input still maps to its exact bytes (the reference would glue them to the
+        // following bytes by the lead byte's announced length).
+        const int n = utf8_sequence_length(text.substr(offset));
+        const size_t length = n > 0 ? static_cast<size_t>(n) : 1;
         const auto index = static_cast<int32_t>(symbols.size());
         symbols.push_back(SpmSymbol{index - 1, offset + length == text.size() ? -1 : index + 1,
                                     offset, length});
