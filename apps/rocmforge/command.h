@@ -21,5 +21,7 @@ void register_tensor(CLI::App& root, CommandContext& ctx);
 void register_quantize(CLI::App& root, CommandContext& ctx);
 void register_synth(CLI::App& root, CommandContext& ctx);
 void register_convert(CLI::App& root, CommandContext& ctx);
+void register_tokenize(CLI::App& root, CommandContext& ctx);
+void register_detokenize(CLI::App& root, CommandContext& ctx);
 
 }  // namespace rf::cli

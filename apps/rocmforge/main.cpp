@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
     rf::cli::register_quantize(app, ctx);
     rf::cli::register_synth(app, ctx);
     rf::cli::register_convert(app, ctx);
+    rf::cli::register_tokenize(app, ctx);
+    rf::cli::register_detokenize(app, ctx);
 
     try {
         app.parse(argc, argv);
