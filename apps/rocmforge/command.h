@@ -17,6 +17,10 @@ int report_error(const Status& status);
 
 // Each subcommand adds itself to `root`; its callback stores the exit code in `ctx`.
 void register_inspect(CLI::App& root, CommandContext& ctx);
+void register_generate(CLI::App& root, CommandContext& ctx);
+void register_chat(CLI::App& root, CommandContext& ctx);
+void register_perplexity(CLI::App& root, CommandContext& ctx);
+void register_bench(CLI::App& root, CommandContext& ctx);
 void register_tensor(CLI::App& root, CommandContext& ctx);
 void register_quantize(CLI::App& root, CommandContext& ctx);
 void register_synth(CLI::App& root, CommandContext& ctx);

@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
     });
 
     rf::cli::CommandContext ctx;
+    rf::cli::register_generate(app, ctx);
+    rf::cli::register_chat(app, ctx);
+    rf::cli::register_perplexity(app, ctx);
+    rf::cli::register_bench(app, ctx);
     rf::cli::register_inspect(app, ctx);
     rf::cli::register_tensor(app, ctx);
     rf::cli::register_quantize(app, ctx);

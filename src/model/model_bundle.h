@@ -1,0 +1,32 @@
+// Everything a command needs to run a GGUF file: backend, model, tokenizer and chat template,
+// opened in one call.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/status.h"
+#include "engine/backend.h"
+#include "engine/model_api.h"
+#include "tokenizer/tokenizer.h"
+
+namespace rf::model {
+
+struct OpenOptions {
+    int n_threads = 0;  // CPU threads; <= 0: one per hardware thread
+};
+
+struct ModelBundle {
+    std::string path;
+    std::unique_ptr<engine::Backend> backend;
+    std::unique_ptr<engine::Model> model;
+    std::unique_ptr<tok::Tokenizer> tokenizer;  // null when the file has no vocabulary
+    std::string chat_template;                  // tokenizer.chat_template, or ""
+    double load_seconds = 0.0;
+};
+
+// Opens `path` (or the default model when empty) on the CPU backend.
+Result<ModelBundle> open_model(const std::string& path, const OpenOptions& options);
+
+}  // namespace rf::model
