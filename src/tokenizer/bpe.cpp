@@ -6,12 +6,12 @@
 #include <array>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <unordered_map>
 
 #include "core/check.h"
 #include "tokenizer/unicode.h"
 #include "tokenizer/vocab.h"
+#include "tokenizer/word_cache.h"
 
 namespace rf::tok {
 namespace {
@@ -109,15 +109,7 @@ Scratch& scratch() {
     return s;
 }
 
-constexpr size_t kCacheShards = 16;
-constexpr size_t kCacheShardCapacity = 16384;  // words per shard before it is cleared
-constexpr size_t kMaxCachedWordBytes = 64;
 constexpr size_t kMaxWordBytes = size_t{1} << 28;
-
-struct CacheShard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::vector<int32_t>, ViewHash, std::equal_to<>> words;
-};
 
 }  // namespace
 
@@ -129,8 +121,7 @@ struct BpeModel::Tables {
     std::array<int32_t, 256> byte_symbol{};  // symbol of each raw byte's mapped character
     std::array<int32_t, 256> byte_token{};   // token for a byte that ends up unmerged
     bool ignore_merges = false;
-    bool cache_enabled = true;
-    std::array<CacheShard, kCacheShards> cache;
+    WordCache cache;
 
     int32_t lookup(std::string_view text) const {
         const auto it = symbol_ids.find(text);
@@ -188,16 +179,9 @@ Result<BpeModel> BpeModel::create(const std::vector<std::string>& tokens,
 
 size_t BpeModel::n_merges() const { return tables_->merges.size(); }
 
-void BpeModel::set_cache_enabled(bool enabled) { tables_->cache_enabled = enabled; }
+void BpeModel::set_cache_enabled(bool enabled) { tables_->cache.set_enabled(enabled); }
 
-size_t BpeModel::cache_size() const {
-    size_t n = 0;
-    for (CacheShard& shard : tables_->cache) {
-        std::lock_guard<std::mutex> lock(shard.mutex);
-        n += shard.words.size();
-    }
-    return n;
-}
+size_t BpeModel::cache_size() const { return tables_->cache.size(); }
 
 void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) const {
     const Tables& t = *tables_;
@@ -262,18 +246,9 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
         }
         return;
     }
-    Tables& t = *tables_;
-    const bool cacheable = t.cache_enabled && word.size() <= kMaxCachedWordBytes;
-    CacheShard* shard = nullptr;
-    if (cacheable) {
-        shard = &t.cache[std::hash<std::string_view>{}(word) % kCacheShards];
-        std::lock_guard<std::mutex> lock(shard->mutex);
-        const auto it = shard->words.find(word);
-        if (it != shard->words.end()) {
-            out.insert(out.end(), it->second.begin(), it->second.end());
-            return;
-        }
-    }
+    const Tables& t = *tables_;
+    const bool cacheable = t.cache.cacheable(word);
+    if (cacheable && t.cache.lookup(word, out)) return;
     Scratch& s = scratch();
     std::vector<int32_t>& ids = s.ids;
     ids.clear();
@@ -290,11 +265,7 @@ void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) con
     }
     if (!whole) merge_word(word, ids);
     out.insert(out.end(), ids.begin(), ids.end());
-    if (cacheable) {
-        std::lock_guard<std::mutex> lock(shard->mutex);
-        if (shard->words.size() >= kCacheShardCapacity) shard->words.clear();
-        shard->words.emplace(std::string(word), ids);
-    }
+    if (cacheable) t.cache.store(word, ids);
 }
 
 }  // namespace rf::tok

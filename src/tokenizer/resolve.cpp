@@ -229,6 +229,20 @@ void build_byte_tokens(State& s) {
     }
 }
 
+// True when every U+2581 inside a token follows another U+2581 (see State::spm_split_words).
+bool spaces_only_lead_tokens(const std::vector<std::string>& tokens) {
+    for (const std::string& token : tokens) {
+        for (size_t pos = token.find(kSpmSpace, 1); pos != std::string::npos;
+             pos = token.find(kSpmSpace, pos + 1)) {
+            const bool after_space =
+                pos >= kSpmSpace.size() &&
+                token.compare(pos - kSpmSpace.size(), kSpmSpace.size(), kSpmSpace) == 0;
+            if (!after_space) return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string compute_piece(const State& s, int32_t id) {
@@ -293,6 +307,7 @@ Result<std::unique_ptr<State>> resolve_vocab(Vocab vocab) {
     s->pieces.resize(n);
     for (size_t i = 0; i < n; ++i) s->pieces[i] = compute_piece(*s, static_cast<int32_t>(i));
 
+    if (s->type == VocabType::kSpm) s->spm_split_words = spaces_only_lead_tokens(s->tokens);
     if (s->type == VocabType::kBpe) {
         if (vocab.merges.empty()) log::warn("tokenizer: BPE vocabulary without merges");
         RF_ASSIGN_OR_RETURN(RegexSplitter splitter, RegexSplitter::create(config.regexes));

@@ -14,6 +14,7 @@
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/special_tokens.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/word_cache.h"
 
 namespace rf::tok {
 
@@ -46,6 +47,11 @@ struct Tokenizer::State {
 
     // SPM byte fallback: byte -> "<0xNN>" token (or the 1-byte token), kNoToken if none.
     std::array<int32_t, 256> byte_tokens{};
+
+    // SPM: no token has U+2581 after another character, so merges never cross the start of
+    // a "▁word" and each such word can be encoded (and cached) on its own.
+    bool spm_split_words = false;
+    WordCache spm_cache;
 
     SpecialTokenMatcher special;
     std::optional<RegexSplitter> splitter;  // BPE
