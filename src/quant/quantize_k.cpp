@@ -35,6 +35,7 @@ struct ScaleMinLayout {
     int code_max;         // largest scale / min code
     double sigma_factor;  // sigma2 = sigma_factor * mean(x^2) in the importance weights
     DefaultWeight fallback;
+    ScaleSearch search;  // candidate ranges of the sub-block search
 };
 
 struct ScaleMinResult {
@@ -124,7 +125,7 @@ ScaleMinResult quantize_scale_min(const float* src, const float* importance,
         const int o = j * lay.sub_size;
         float offset = 0;
         scales[j] = search_scale_offset(lay.sub_size, lay.nmax, x + o, w + o, r.L + o, &offset,
-                                        ScaleSearch{}, false);
+                                        lay.search, false);
         mins[j] = -offset;
         sw[j] = 0;
         for (int i = 0; i < lay.sub_size; ++i) sw[j] += w[o + i];
@@ -266,7 +267,7 @@ const float* sub_importance(const float* importance, int64_t block) {
 }  // namespace
 
 void quantize_q2_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
-    const ScaleMinLayout lay{16, 16, 3, 15, 1.0, DefaultWeight::kSqrtSigmaPlus};
+    const ScaleMinLayout lay{16, 16, 3, 15, 1.0, DefaultWeight::kSqrtSigmaPlus, {-0.9f, 0.05f, 36}};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         const ScaleMinResult r =
             quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
@@ -280,7 +281,7 @@ void quantize_q2_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 }
 
 void quantize_q4_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
-    const ScaleMinLayout lay{8, 32, 15, 63, 2.0, DefaultWeight::kRmsPlusAbs};
+    const ScaleMinLayout lay{8, 32, 15, 63, 2.0, DefaultWeight::kRmsPlusAbs, {-2.0f, 0.1f, 40}};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         const ScaleMinResult r =
             quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
@@ -294,7 +295,7 @@ void quantize_q4_k(const float* x, uint8_t* dst, int64_t n, const float* importa
 }
 
 void quantize_q5_k(const float* x, uint8_t* dst, int64_t n, const float* importance) {
-    const ScaleMinLayout lay{8, 32, 31, 63, 2.0, DefaultWeight::kRmsPlusAbs};
+    const ScaleMinLayout lay{8, 32, 31, 63, 2.0, DefaultWeight::kRmsPlusAbs, {-2.0f, 0.1f, 40}};
     for (int64_t i = 0; i < n / kQK_K; ++i) {
         const ScaleMinResult r =
             quantize_scale_min(x + i * kQK_K, sub_importance(importance, i), lay);
