@@ -356,6 +356,53 @@ TEST(DequantizeQ8_K, FloatScale) {
     for (int e = 0; e < 256; ++e) EXPECT_EQ(y[e], -0.375f * static_cast<float>(e - 128));
 }
 
+// The largest and smallest fp16 scales with the extreme codes of each K-quant: exact products,
+// nothing overflows a float.
+TEST(DequantizeKQuants, ExtremeScalesAndCodes) {
+    const float big = 65504.0f, tiny = std::ldexp(1.0f, -24);
+    {
+        BlockQ4_K b{};
+        b.d = kMaxHalf;
+        b.dmin = kTiny;
+        const uint8_t sc[8] = {63, 63, 63, 63, 63, 63, 63, 63},
+                      mn[8] = {63, 0, 63, 0, 63, 0, 63, 0};
+        pack_scale_min_k4(sc, mn, b.scales);
+        for (uint8_t& q : b.qs) q = 0xFF;
+        const auto y = decode(GgmlType::kQ4_K, std::vector<BlockQ4_K>{b});
+        for (int e = 0; e < 256; ++e) {
+            const float ml = (e / 32) % 2 ? 0.0f : tiny * 63.0f;
+            ASSERT_EQ(y[e], big * 63.0f * 15.0f - ml) << e;
+        }
+    }
+    {
+        BlockQ6_K b{};
+        b.d = 0xfbff;  // -65504
+        for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<int8_t>(s % 2 ? -128 : 127);
+        const auto y = decode(GgmlType::kQ6_K, std::vector<BlockQ6_K>{b});  // all q = 0 - 32
+        for (int e = 0; e < 256; ++e) {
+            const float sc = (e / 16) % 2 ? -128.0f : 127.0f;
+            ASSERT_EQ(y[e], -big * sc * -32.0f) << e;
+            ASSERT_TRUE(std::isfinite(y[e]));
+        }
+    }
+    {
+        BlockQ3_K b{};
+        b.d = kMaxHalf;
+        uint8_t biased[16] = {};  // every scale -32
+        pack_scales_q3_k(biased, b.scales);
+        const auto y = decode(GgmlType::kQ3_K, std::vector<BlockQ3_K>{b});  // all q = 0 - 4
+        for (float v : y) ASSERT_EQ(v, big * -32.0f * -4.0f);
+    }
+    {
+        BlockQ2_K b{};
+        b.d = kMaxHalf;
+        b.dmin = kMaxHalf;
+        for (uint8_t& s : b.scales) s = 0xFF;
+        const auto y = decode(GgmlType::kQ2_K, std::vector<BlockQ2_K>{b});  // all q = 0
+        for (float v : y) ASSERT_EQ(v, -big * 15.0f);
+    }
+}
+
 TEST(DequantizeIQ4_XS, SixBitScalesPerSubBlock) {
     BlockIQ4_XS b{};
     b.d = kHalf;
