@@ -314,8 +314,8 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
         p.mscale *= 1.0f + 0.1f * std::log(1.0f / params.freq_scale);
     }
     p.freq_factors = params.freq_factors.empty() ? nullptr : f32(params.freq_factors);
-    const int64_t head_dim = x.ne[0] / n_head;
-    gpu::rope(f32(x), step_[kPositions], x.ne[1], n_head, static_cast<int32_t>(head_dim), p, stream_);
+    // x is [head_dim, n_head * n_tokens].
+    gpu::rope(f32(x), step_[kPositions], x.ne[1] / n_head, n_head, static_cast<int32_t>(x.ne[0]), p, stream_);
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
