@@ -62,13 +62,13 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
     return v;
 }
 
-// Mat-vec (or any token count) over rotating copies of one weight matrix.
+// y = x W^T for n_tokens tokens. `rotate`: cycle through copies of W much larger than the caches
+// (DRAM streaming, as in decode); otherwise W stays cache-resident (the kernel's compute ceiling).
 void bm_matmul(benchmark::State& state, GgmlType type, int64_t n_rows, int64_t n_cols,
-               int64_t n_tokens) {
+               int64_t n_tokens, bool rotate) {
     const size_t bytes =
         rf::quant::row_bytes(type, static_cast<size_t>(n_cols)) * static_cast<size_t>(n_rows);
-    const size_t copies =
-        n_tokens == 1 ? std::max<size_t>(2, (kRotationBytes + bytes - 1) / bytes) : 1;
+    const size_t copies = rotate ? std::max<size_t>(2, (kRotationBytes + bytes - 1) / bytes) : 1;
     std::vector<std::vector<uint8_t>> weights;
     for (size_t c = 0; c < copies; ++c)
         weights.push_back(make_weights(type, n_rows, n_cols, 7 + static_cast<uint32_t>(c)));
@@ -168,18 +168,24 @@ void register_all() {
         for (const auto& s : matvec_shapes) {
             const std::string shape = std::to_string(s[0]) + "x" + std::to_string(s[1]);
             benchmark::RegisterBenchmark(("matvec/" + tn + "/" + shape).c_str(), bm_matmul, type,
-                                         s[1], s[0], 1)
+                                         s[1], s[0], 1, true)
                 ->Unit(benchmark::kMicrosecond)
                 ->UseRealTime()
                 ->MinTime(0.5);
         }
+        // 128 rows stay in L2: the kernel's compute ceiling per thread.
+        benchmark::RegisterBenchmark(("matvec_cached/" + tn + "/2048x128").c_str(), bm_matmul,
+                                     type, 128, 2048, 1, false)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime()
+            ->MinTime(0.5);
         benchmark::RegisterBenchmark(("prefill128/" + tn + "/2048x5632").c_str(), bm_matmul, type,
-                                     5632, 2048, 128)
+                                     5632, 2048, 128, false)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime()
             ->MinTime(0.5);
         benchmark::RegisterBenchmark(("prefill128/" + tn + "/5632x2048").c_str(), bm_matmul, type,
-                                     2048, 5632, 128)
+                                     2048, 5632, 128, false)
             ->Unit(benchmark::kMillisecond)
             ->UseRealTime()
             ->MinTime(0.5);

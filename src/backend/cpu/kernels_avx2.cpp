@@ -1,8 +1,7 @@
 // The avx2 kernel table: the x86 kernels of vec_dot_x86*.h compiled for AVX2 + FMA + F16C.
 // Built with its own -m flags (src/backend/cpu/CMakeLists.txt); used only when CPUID reports them.
 #define RF_X86_NS avx2
-#include "backend/cpu/vec_dot_x86.h"
-#include "backend/cpu/vec_dot_x86_k.h"
+#include "backend/cpu/vec_dot_x86_table.h"
 
 namespace rf::cpu {
 

@@ -2,8 +2,7 @@
 // the VEX-encoded VNNI dot product (AVX-VNNI). Built with its own -m flags
 // (src/backend/cpu/CMakeLists.txt); used only when CPUID reports them.
 #define RF_X86_NS avxvnni
-#include "backend/cpu/vec_dot_x86.h"
-#include "backend/cpu/vec_dot_x86_k.h"
+#include "backend/cpu/vec_dot_x86_table.h"
 
 namespace rf::cpu {
 

@@ -59,6 +59,10 @@ ScratchBuffer& tile_scratch() {
     thread_local ScratchBuffer buffer;
     return buffer;
 }
+ScratchBuffer& kernel_scratch() {
+    thread_local ScratchBuffer buffer;
+    return buffer;
+}
 
 bool is_float_type(GgmlType type) {
     return type == GgmlType::kF32 || type == GgmlType::kF16 || type == GgmlType::kBF16;
@@ -213,6 +217,7 @@ void matmul_with(const KernelTable& table, const MatrixView& w, const float* x, 
                 args.n_cols = w.n_cols;
                 args.n_rows = static_cast<int>(r_end - r_begin);
                 args.n_tokens = static_cast<int>(t_end - t_begin);
+                args.scratch = kernel_scratch().get(gemm_scratch_bytes(w.n_cols));
                 kernel(args);
             } else {
                 tile_path_rect(table, w, x, y, w.n_rows, r_begin, r_end, t_begin, t_end);

@@ -77,7 +77,16 @@ struct GemmArgs {
     int n_rows = 0;
     int n_tokens = 0;
     bool accumulate = false;  // add to y instead of overwriting (dequantize-to-tile chunks)
+    // Per-thread scratch of gemm_scratch_bytes(n_cols) bytes, 64-byte aligned: kernels repack a
+    // group of weight rows there to reuse it across many tokens (prefill).
+    uint8_t* scratch = nullptr;
 };
+
+// Scratch a GemmKernel may use: 8 rows of up to two bytes per element plus two floats per row
+// per 16 elements (values, sign copy, scales, mins), with slack.
+inline size_t gemm_scratch_bytes(int64_t n_cols) {
+    return static_cast<size_t>(n_cols) * 24 + 1024;
+}
 using GemmKernel = void (*)(const GemmArgs& args);
 
 // Quantizes one token row of n_cols floats into `dst` (act_row_bytes of the format).

@@ -30,16 +30,25 @@ inline constexpr bool kVnni = true;
 RF_ALWAYS_INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
 }
+RF_ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(acc, u, s);
+}
 #elif defined(__AVXVNNI__)
 inline constexpr bool kVnni = true;
 RF_ALWAYS_INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
     return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
+}
+RF_ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_dpbusd_avx_epi32(acc, u, s);
 }
 #else
 inline constexpr bool kVnni = false;
 // maddubs saturates pairs at int16: callers keep u <= 128 so 2 * 128 * 127 fits.
 RF_ALWAYS_INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+RF_ALWAYS_INLINE __m256i dot_u8s8_acc(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, dot_u8s8(u, s));
 }
 #endif
 
@@ -504,13 +513,15 @@ struct Q32Kernel {
             for (int t = 0; t < T; ++t) {
                 const __m256i x =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t].qs + b * 32));
-                __m256i s = reduce4_epi32(p[0].dot(x), p[1].dot(x), p[2].dot(x), p[3].dot(x));
+                const __m256i s = reduce4_epi32(p[0].dot(x), p[1].dot(x), p[2].dot(x), p[3].dot(x));
+                // The offset term -kOffset * d * s_x, s_x = dx * sum(x), is applied in float: half
+                // in each 128-bit lane, whose two halves are added at the end.
+                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(xs[t].d[b]));
                 if constexpr (D::kOffset != 0) {
-                    const __m128i c = _mm_set1_epi32(-D::kOffset * xs[t].sum[b]);
-                    s = _mm256_add_epi32(s, _mm256_zextsi128_si256(c));
+                    v = _mm256_fnmadd_ps(_mm256_set1_ps(xs[t].s[b]),
+                                         _mm256_set1_ps(0.5f * D::kOffset), v);
                 }
-                const __m256 scale = _mm256_mul_ps(d8, _mm256_set1_ps(xs[t].d[b]));
-                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[t]);
+                acc[t] = _mm256_fmadd_ps(v, d8, acc[t]);
                 if constexpr (D::kHasMin)
                     acc_min[t] = _mm_fmadd_ps(m4, _mm_set1_ps(xs[t].s[b]), acc_min[t]);
             }

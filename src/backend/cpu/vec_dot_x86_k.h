@@ -295,39 +295,4 @@ struct KKernel {
     }
 };
 
-// ---- the table ------------------------------------------------------------------------------
-
-// Token tile heights: one token for mat-vec, more for prefill where each weight block is reused.
-inline constexpr int kQ32Tokens = 4;
-inline constexpr int kKTokens = 2;
-inline constexpr int kFloatTokens = 2;
-
-inline KernelTable make_table(Isa isa) {
-    KernelTable t = generic_kernel_table();
-    t.isa = isa;
-    const auto set = [&t](quant::GgmlType type, GemmKernel k) {
-        t.gemm[static_cast<int>(type)] = k;
-    };
-    using quant::GgmlType;
-    set(GgmlType::kQ4_0, gemm_walk<Q32Kernel<FmtQ4_0>, kQ32Tokens>);
-    set(GgmlType::kQ4_1, gemm_walk<Q32Kernel<FmtQ4_1>, kQ32Tokens>);
-    set(GgmlType::kQ5_0, gemm_walk<Q32Kernel<FmtQ5_0>, kQ32Tokens>);
-    set(GgmlType::kQ5_1, gemm_walk<Q32Kernel<FmtQ5_1>, kQ32Tokens>);
-    set(GgmlType::kQ8_0, gemm_walk<Q32Kernel<FmtQ8_0>, kQ32Tokens>);
-    set(GgmlType::kIQ4_NL, gemm_walk<Q32Kernel<FmtIQ4_NL>, kQ32Tokens>);
-    set(GgmlType::kMXFP4, gemm_walk<Q32Kernel<FmtMXFP4>, kQ32Tokens>);
-    set(GgmlType::kQ2_K, gemm_walk<KKernel<FmtQ2_K>, kKTokens>);
-    set(GgmlType::kQ3_K, gemm_walk<KKernel<FmtQ3_K>, kKTokens>);
-    set(GgmlType::kQ4_K, gemm_walk<KKernel<FmtQ4_K>, kKTokens>);
-    set(GgmlType::kQ5_K, gemm_walk<KKernel<FmtQ5_K>, kKTokens>);
-    set(GgmlType::kQ6_K, gemm_walk<KKernel<FmtQ6_K>, kKTokens>);
-    set(GgmlType::kIQ4_XS, gemm_walk<KKernel<FmtIQ4_XS>, kKTokens>);
-    set(GgmlType::kF32, gemm_walk<FloatKernel<LoadF32>, kFloatTokens>);
-    set(GgmlType::kF16, gemm_walk<FloatKernel<LoadF16>, kFloatTokens>);
-    set(GgmlType::kBF16, gemm_walk<FloatKernel<LoadBF16>, kFloatTokens>);
-    t.quantize_q8_32 = quantize_act_q8_32;
-    t.quantize_q8_k = quantize_act_q8_k;
-    return t;
-}
-
 }  // namespace rf::cpu::RF_X86_NS
