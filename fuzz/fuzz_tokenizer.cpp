@@ -1,0 +1,147 @@
+// Fuzzes tokenize + detokenize with random bytes (invalid UTF-8 included) across the SPM
+// tokenizer and byte-level BPE under many pre-tokenizer regex families. Vocabularies come
+// from the shared test data when present, else from small built-in ones.
+// Input: byte 0 picks the tokenizer, byte 1 the flags, the rest is the text (or token ids).
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/unicode.h"
+
+namespace {
+
+using rf::tok::Tokenizer;
+using rf::tok::Vocab;
+
+void require(bool ok, const char* what) {
+    if (!ok) {
+        std::fprintf(stderr, "fuzz_tokenizer: property violated: %s\n", what);
+        std::abort();
+    }
+}
+
+Vocab builtin_bpe() {
+    Vocab v;
+    v.model = "gpt2";
+    const auto& map = rf::tok::ByteLevelMap::get();
+    for (int b = 0; b < 256; ++b) v.tokens.emplace_back(map.encode(static_cast<uint8_t>(b)));
+    const std::vector<std::pair<std::string, std::string>> merges = {
+        {"\xC4\xA0", "t"}, {"h", "e"}, {"\xC4\xA0t", "he"}, {"i", "n"}, {"a", "n"}, {"e", "r"}};
+    for (const auto& [l, r] : merges) v.tokens.push_back(l + r);
+    v.merges = merges;
+    v.tokens.push_back("<|endoftext|>");
+    v.types.assign(v.tokens.size(), 1);
+    v.types.back() = 3;
+    v.special.bos = v.special.eos = static_cast<int64_t>(v.tokens.size() - 1);
+    return v;
+}
+
+Vocab builtin_spm() {
+    Vocab v;
+    v.model = "llama";
+    v.tokens = {"<unk>", "<s>", "</s>"};
+    v.types = {2, 3, 3};
+    for (int b = 0; b < 256; ++b) {
+        char name[8];
+        std::snprintf(name, sizeof(name), "<0x%02X>", b);
+        v.tokens.emplace_back(name);
+        v.types.push_back(6);
+    }
+    for (const char* piece : {"\xE2\x96\x81", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "in", "<|u|>"}) {
+        v.tokens.emplace_back(piece);
+        v.types.push_back(std::string(piece) == "<|u|>" ? 4 : 1);
+    }
+    v.scores.assign(v.tokens.size(), 0.0f);
+    for (size_t i = 0; i < v.tokens.size(); ++i) v.scores[i] = static_cast<float>(v.tokens[i].size());
+    return v;
+}
+
+Vocab load_or(const char* name, Vocab (*fallback)()) {
+    const std::string path = std::string(RF_SHARED_TESTDATA) + "/vocab/ggml-vocab-" + name + ".gguf";
+    auto file = rf::gguf::GgufFile::open(path);
+    if (file.is_ok()) {
+        auto vocab = rf::tok::load_vocab(*file);
+        if (vocab.is_ok()) return std::move(vocab).value();
+    }
+    return fallback();
+}
+
+std::vector<std::unique_ptr<Tokenizer>> make_tokenizers() {
+    std::vector<std::unique_ptr<Tokenizer>> out;
+    auto add = [&](Vocab v) {
+        auto t = Tokenizer::create(std::move(v));
+        require(t.is_ok(), "fuzz vocabulary loads");
+        out.push_back(std::make_unique<Tokenizer>(std::move(t).value()));
+    };
+    add(load_or("llama-spm", builtin_spm));
+    const Vocab bpe = load_or("gpt-2", builtin_bpe);
+    for (const char* pre : {"gpt-2", "llama3", "qwen2", "deepseek-llm", "deepseek-coder",
+                            "deepseek-v3", "falcon", "gpt-4o", "tekken", "bloom", "chameleon",
+                            "default", "bailingmoe", "superbpe", "jais-2", "exaone-moe"}) {
+        Vocab v = bpe;
+        v.pre = pre;
+        add(std::move(v));
+    }
+    return out;
+}
+
+// Everything a stream of pieces produces is valid UTF-8 and adds up to the decoded text.
+void check_stream(const Tokenizer& t, const std::vector<int32_t>& ids, const std::string* expect) {
+    rf::tok::StreamingDecoder::Options options;
+    options.render_special = true;
+    options.strip_leading_space = true;
+    rf::tok::StreamingDecoder stream(t, options);
+    std::string all;
+    for (const int32_t id : ids) {
+        const std::string chunk = stream.push(id);
+        require(rf::tok::sanitize_utf8(chunk) == chunk, "streamed chunk is valid UTF-8");
+        all += chunk;
+    }
+    all += stream.flush();
+    require(rf::tok::sanitize_utf8(all) == all, "flushed stream is valid UTF-8");
+    if (expect != nullptr) require(all == rf::tok::sanitize_utf8(*expect), "stream == decode");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    static const auto tokenizers = make_tokenizers();
+    if (size < 2) return 0;
+    const Tokenizer& t = *tokenizers[data[0] % tokenizers.size()];
+    const uint8_t flags = data[1];
+    const std::string text(reinterpret_cast<const char*>(data + 2), size - 2);
+
+    if (flags & 0x80) {  // the rest are token ids, some out of range
+        std::vector<int32_t> ids;
+        for (size_t i = 0; i + 1 < text.size(); i += 2) {
+            const int32_t raw = static_cast<uint8_t>(text[i]) | (static_cast<uint8_t>(text[i + 1]) << 8);
+            ids.push_back((flags & 0x40) ? raw - 1000 : raw % (t.n_vocab() + 8));
+        }
+        const std::string decoded = t.decode(ids);
+        check_stream(t, ids, nullptr);
+        for (const int32_t id : ids) (void)t.token_to_piece(id);
+        (void)decoded;
+        return 0;
+    }
+    const bool add_special = flags & 1;
+    const bool parse_special = flags & 2;
+    const std::vector<int32_t> ids = t.encode(text, add_special, parse_special);
+    for (const int32_t id : ids) require(t.is_valid(id), "encode gives valid ids");
+    const std::string decoded = t.decode(ids);
+    // SentencePiece writes spaces as U+2581, so a literal U+2581 in the input comes back as a
+    // space: the one input for which the round trip cannot hold.
+    const bool exact = t.type() != rf::tok::VocabType::kSpm ||
+                       text.find(rf::tok::kSpmSpace) == std::string::npos;
+    if (!add_special && !parse_special && exact) {
+        require(decoded == text, "decode(encode(text)) == text");
+        check_stream(t, ids, &decoded);
+    } else {
+        check_stream(t, ids, nullptr);
+    }
+    return 0;
+}
