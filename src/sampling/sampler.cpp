@@ -111,10 +111,12 @@ void Sampler::apply_penalties(std::span<const int32_t> history, size_t n_vocab) 
 void Sampler::sort_prefix(size_t count) {
     count = std::min(count, candidates_.size());
     if (count <= sorted_prefix_) return;
-    // Valid because every element after the sorted prefix is <= its last element.
-    std::partial_sort(candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_prefix_),
-                      candidates_.begin() + static_cast<std::ptrdiff_t>(count), candidates_.end(),
-                      ByLogitDesc{});
+    // Valid because every element after the sorted prefix is <= its last element. Selection
+    // then a sort of the selected part: O(n + k log k).
+    const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_prefix_);
+    const auto nth = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
+    if (nth != candidates_.end()) std::nth_element(first, nth, candidates_.end(), ByLogitDesc{});
+    std::sort(first, nth, ByLogitDesc{});
     sorted_prefix_ = count;
 }
 
@@ -122,41 +124,103 @@ void Sampler::apply_top_k(int32_t k) {
     if (k <= 0) return;
     const size_t keep = std::max(static_cast<size_t>(k), keep_floor());
     if (keep >= candidates_.size()) return;
-    sort_prefix(keep);
-    candidates_.resize(keep);
+    if (keep > 256 || sorted_prefix_ > 0) {
+        sort_prefix(keep);
+        candidates_.resize(keep);
+        return;
+    }
+    // Small k: one pass with a heap of the best `keep` (front = the worst of them); nearly every
+    // token fails the single comparison against the front, so this is about n comparisons.
+    scratch_.clear();
+    for (const Candidate& c : candidates_) {
+        if (scratch_.size() < keep) {
+            scratch_.push_back(c);
+            std::push_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+        } else if (ByLogitDesc{}(c, scratch_.front())) {
+            std::pop_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+            scratch_.back() = c;
+            std::push_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+        }
+    }
+    std::sort(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+    candidates_.swap(scratch_);
+    sorted_prefix_ = candidates_.size();
+}
+
+size_t Sampler::select_mass(double target, bool strict) {
+    // Quickselect on accumulated probability: items_[0, lo) are taken (mass `taken`, short of the
+    // target), the cut lies in [lo, hi). Each round splits [lo, hi) three ways around a pivot key
+    // and keeps only the part holding the cut: expected O(n), no full sort of a large vocabulary.
+    auto reached = [&](double mass) { return strict ? mass > target : mass >= target; };
+    auto key_less = [](const MassItem& a, const MassItem& b) { return a.key < b.key || (a.key == b.key && a.pos < b.pos); };
+    size_t lo = 0, hi = items_.size(), cut = items_.size();
+    double taken = 0.0;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        const double a = items_[lo].key, b = items_[mid].key, c = items_[hi - 1].key;
+        const double pivot = std::max(std::min(a, b), std::min(std::max(a, b), c));
+        size_t lt = lo, i = lo, gt = hi;
+        while (i < gt) {
+            if (items_[i].key < pivot) {
+                std::swap(items_[lt++], items_[i++]);
+            } else if (items_[i].key > pivot) {
+                std::swap(items_[i], items_[--gt]);
+            } else {
+                ++i;
+            }
+        }
+        double below = 0.0;
+        for (size_t j = lo; j < lt; ++j) below += items_[j].prob;
+        if (lt > lo && reached(taken + below)) {
+            hi = lt;
+            continue;
+        }
+        taken += below;
+        // Equal keys are taken in position order, so ties resolve the same way every time.
+        std::sort(items_.begin() + static_cast<std::ptrdiff_t>(lt), items_.begin() + static_cast<std::ptrdiff_t>(gt), key_less);
+        bool found = false;
+        for (size_t j = lt; j < gt && !found; ++j) {
+            taken += items_[j].prob;
+            if (reached(taken)) {
+                cut = j + 1;
+                found = true;
+            }
+        }
+        if (found) break;
+        lo = gt;
+    }
+    const size_t floor = std::min(keep_floor(), items_.size());
+    if (cut < floor) {
+        std::nth_element(items_.begin() + static_cast<std::ptrdiff_t>(cut),
+                         items_.begin() + static_cast<std::ptrdiff_t>(floor - 1), items_.end(), key_less);
+        cut = floor;
+    }
+    return cut;
+}
+
+void Sampler::keep_items(size_t count) {
+    scratch_.resize(count);
+    for (size_t i = 0; i < count; ++i) scratch_[i] = candidates_[items_[i].pos];
+    candidates_.swap(scratch_);
+    sorted_prefix_ = 0;
 }
 
 void Sampler::apply_typical(float p) {
     if (p >= 1.0f || candidates_.size() <= 1) return;
     if (!softmax(1.0f)) return;
-    // Entropy H of the distribution; a token is "typical" when -log p is close to H.
+    // Entropy H of the distribution; a token is "typical" when -log p is close to H. Keep the
+    // tokens closest to it until their mass exceeds p.
     double entropy = 0.0;
     for (const float prob : probs_) {
         if (prob > 0.0f) entropy -= static_cast<double>(prob) * std::log(static_cast<double>(prob));
     }
-    // Distance of each token's surprise from the entropy; keep the closest until their mass > p.
-    order_.resize(candidates_.size());
-    distance_.resize(candidates_.size());
+    items_.resize(candidates_.size());
     for (size_t i = 0; i < candidates_.size(); ++i) {
         const double prob = static_cast<double>(probs_[i]);
-        order_[i] = static_cast<uint32_t>(i);
-        distance_[i] = prob > 0.0 ? std::abs(-std::log(prob) - entropy) : std::numeric_limits<double>::infinity();
+        const double distance = prob > 0.0 ? std::abs(-std::log(prob) - entropy) : std::numeric_limits<double>::infinity();
+        items_[i] = {distance, prob, static_cast<uint32_t>(i)};
     }
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](uint32_t a, uint32_t b) { return distance_[a] < distance_[b]; });
-    double cumulative = 0.0;
-    size_t keep = order_.size();
-    for (size_t i = 0; i < order_.size(); ++i) {
-        cumulative += static_cast<double>(probs_[order_[i]]);
-        if (cumulative > static_cast<double>(p) && i + 1 >= keep_floor()) {
-            keep = i + 1;
-            break;
-        }
-    }
-    scratch_.resize(keep);
-    for (size_t i = 0; i < keep; ++i) scratch_[i] = candidates_[order_[i]];
-    candidates_.swap(scratch_);
-    sorted_prefix_ = 0;
+    keep_items(select_mass(static_cast<double>(p), true));
 }
 
 void Sampler::apply_top_p(float p) {
@@ -164,24 +228,29 @@ void Sampler::apply_top_p(float p) {
     float max_logit = kNegInf;
     for (const Candidate& c : candidates_) max_logit = std::max(max_logit, c.logit);
     if (max_logit == kNegInf) return;
+    // The smallest set of most likely tokens whose mass reaches p. After top-k the candidates are
+    // few and sorted: walk them. Otherwise select by mass without sorting the vocabulary.
+    items_.resize(candidates_.size());
     double total = 0.0;
-    for (const Candidate& c : candidates_) total += std::exp(static_cast<double>(c.logit - max_logit));
-    // Walk the distribution in descending order, sorting only as far as the walk reaches:
-    // the sorted prefix doubles from 64, so a peaked 128k distribution sorts a few hundred.
-    double cumulative = 0.0;
-    size_t chunk = 64;
     for (size_t i = 0; i < candidates_.size(); ++i) {
-        if (i >= sorted_prefix_) {
-            sort_prefix(i + chunk);
-            chunk *= 2;
-        }
-        cumulative += std::exp(static_cast<double>(candidates_[i].logit - max_logit)) / total;
-        if (cumulative >= static_cast<double>(p) && i + 1 >= keep_floor()) {
-            candidates_.resize(i + 1);
-            sorted_prefix_ = std::min(sorted_prefix_, candidates_.size());
-            return;
-        }
+        const double w = std::exp(static_cast<double>(candidates_[i].logit - max_logit));
+        items_[i] = {-static_cast<double>(candidates_[i].logit), w, static_cast<uint32_t>(i)};
+        total += w;
     }
+    for (MassItem& item : items_) item.prob /= total;
+    if (sorted_prefix_ == candidates_.size()) {
+        double cumulative = 0.0;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            cumulative += items_[i].prob;
+            if (cumulative >= static_cast<double>(p) && i + 1 >= keep_floor()) {
+                candidates_.resize(i + 1);
+                sorted_prefix_ = i + 1;
+                return;
+            }
+        }
+        return;
+    }
+    keep_items(select_mass(static_cast<double>(p), false));
 }
 
 void Sampler::apply_min_p(float p) {

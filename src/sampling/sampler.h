@@ -67,6 +67,12 @@ private:
         int32_t id;
         float logit;
     };
+    // A candidate (at `pos` in candidates_) ranked by `key` (smaller first) with its probability.
+    struct MassItem {
+        double key;
+        double prob;
+        uint32_t pos;
+    };
 
     void load_candidates(std::span<const float> logits);
     void apply_logit_bias();
@@ -77,6 +83,11 @@ private:
     void apply_min_p(float p);
     // Sorts candidates by logit, descending, at least over the first `count` entries.
     void sort_prefix(size_t count);
+    // Partitions items_ so that items_[0, cut) is the smallest-key set whose probability mass
+    // reaches `target` (exceeds it when `strict`), at least min_keep items; returns cut.
+    size_t select_mass(double target, bool strict);
+    // Keeps the candidates of items_[0, count), in that order.
+    void keep_items(size_t count);
     // Softmax of candidates at temperature `temp` into probs_; returns false when all are -inf.
     bool softmax(float temp);
     int32_t draw();
@@ -91,9 +102,8 @@ private:
                                          // every later logit <= candidates_[sorted_prefix_-1]
     std::vector<float> probs_;           // [n_candidates] softmax scratch
     std::vector<int32_t> window_;        // penalty window scratch
-    std::vector<uint32_t> order_;        // typical-p scratch: candidate order
-    std::vector<double> distance_;       // typical-p scratch: |surprise - entropy| per candidate
-    std::vector<Candidate> scratch_;     // typical-p scratch: reordered candidates
+    std::vector<MassItem> items_;        // top-p / typical scratch: one per candidate
+    std::vector<Candidate> scratch_;     // kept candidates being gathered
 };
 
 }  // namespace rf::sampling

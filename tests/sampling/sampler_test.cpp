@@ -316,6 +316,56 @@ TEST(Sampler, LargeVocabularyStaysInsideTheBruteForceNucleus) {
     }
 }
 
+// Typical-p and top-p select by mass without sorting; compare with a brute-force sort.
+TEST(Sampler, MassSelectionMatchesBruteForce) {
+    constexpr size_t kVocab = 5000;
+    std::mt19937 gen(11);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    std::vector<float> logits(kVocab);
+    for (float& l : logits) l = normal(gen);
+    logits[7] = logits[8] = logits[9] = 3.0f;  // ties
+    const float max_logit = *std::max_element(logits.begin(), logits.end());
+    std::vector<double> prob(kVocab);
+    double total = 0.0;
+    for (size_t i = 0; i < kVocab; ++i) total += prob[i] = std::exp(static_cast<double>(logits[i] - max_logit));
+    double entropy = 0.0;
+    for (double& p : prob) {
+        p /= total;
+        entropy -= p * std::log(p);
+    }
+    std::vector<size_t> order(kVocab);
+    std::iota(order.begin(), order.end(), size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return std::abs(-std::log(prob[a]) - entropy) < std::abs(-std::log(prob[b]) - entropy);
+    });
+    std::set<int32_t> typical;
+    double mass = 0.0;
+    for (size_t i : order) {
+        typical.insert(static_cast<int32_t>(i));
+        mass += prob[i];
+        if (mass > 0.3) break;
+    }
+    SamplerParams p = plain();
+    p.typical_p = 0.3f;
+    Sampler s(p);
+    SampleLogprobs lp;
+    s.sample(logits, {}, static_cast<int32_t>(kVocab), &lp);
+    std::set<int32_t> kept;
+    for (const auto& e : lp.top) kept.insert(e.id);
+    EXPECT_EQ(kept, typical);
+}
+
+TEST(Sampler, TopPTiesResolveToLowerIds) {
+    std::vector<float> logits(1000, 0.0f);  // uniform: the nucleus of 0.01 is 10 tokens
+    SamplerParams p = plain();
+    p.top_p = 0.0095f;
+    Sampler s(p);
+    SampleLogprobs lp;
+    s.sample(logits, {}, 100, &lp);
+    ASSERT_EQ(lp.top.size(), 10u);
+    for (const auto& e : lp.top) EXPECT_LT(e.id, 10);
+}
+
 TEST(Sampler, MinKeepHoldsCandidatesThroughTruncation) {
     SamplerParams p = plain();
     p.top_p = 0.0f;
