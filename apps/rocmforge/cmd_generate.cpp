@@ -21,6 +21,7 @@ struct GenerateArgs {
     std::string prompt;
     int n_predict = 128;
     int threads = 0;
+    std::string device = "auto";
     int ctx_size = 0;
     std::vector<std::string> stop;
     sampling::SamplerParams sampler;
@@ -28,13 +29,13 @@ struct GenerateArgs {
 };
 
 Status run_generate(const GenerateArgs& a) {
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer (tokenizer.ggml.model)", m.path);
     engine::ContextParams cp;
     cp.n_ctx = a.ctx_size;
     RF_ASSIGN_OR_RETURN(auto ctx, engine::Context::create(*m.model, cp));
     const auto prompt = m.tokenizer->encode(a.prompt, /*add_special=*/true, /*parse_special=*/true);
-    log::info("prompt: {} tokens, context {}, {} threads", prompt.size(), ctx->n_ctx(), a.threads);
+    log::info("prompt: {} tokens, context {}, backend {}", prompt.size(), ctx->n_ctx(), m.backend->name());
 
     sampling::Sampler sampler(a.sampler);
     engine::GenerateParams gp;
@@ -93,6 +94,7 @@ void register_generate(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--stop", args->stop, "Stop string (repeatable); not printed");
     cmd->add_flag("--ignore-eos", args->ignore_eos, "Keep generating past end-of-generation tokens");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
     cmd->add_option("-c,--ctx-size", args->ctx_size, "Context size in tokens (default: min(training, 4096))");
     cmd->callback([args, &ctx] {
         const Status st = run_generate(*args);
