@@ -23,6 +23,7 @@ struct BenchArgs {
     int n_gen = 128;
     int repetitions = 3;
     int threads = 0;
+    std::string device = "auto";
 };
 
 struct Stats {
@@ -76,7 +77,7 @@ std::string human_size(uint64_t bytes) {
 
 Status run_bench(const BenchArgs& a) {
     if (a.repetitions < 1 || a.n_prompt < 0 || a.n_gen < 0) return error("bench: -p, -n must be >= 0 and -r >= 1");
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
     engine::ContextParams cp;
     cp.n_ctx = std::max(a.n_prompt, a.n_gen) + 1;
     cp.n_batch = std::max(a.n_prompt, 1);
@@ -139,6 +140,7 @@ void register_bench(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("-n,--n-gen", args->n_gen, "Generated tokens of the tg test (0: skip)");
     cmd->add_option("-r,--repetitions", args->repetitions, "Repetitions of each test");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
     cmd->callback([args, &ctx] {
         const Status st = run_bench(*args);
         ctx.exit_code = st.is_ok() ? 0 : report_error(st);

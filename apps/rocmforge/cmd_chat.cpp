@@ -32,6 +32,7 @@ struct ChatArgs {
     std::string system;
     int n_predict = -1;
     int threads = 0;
+    std::string device = "auto";
     int ctx_size = 0;
     sampling::SamplerParams sampler;
 };
@@ -55,7 +56,7 @@ Result<std::vector<int32_t>> render_prompt(const chat::ChatTemplate& tmpl, const
 }
 
 Status run_chat(const ChatArgs& a) {
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer", m.path);
     if (m.chat_template.empty()) log::warn("the model has no chat template; using ChatML");
     RF_ASSIGN_OR_RETURN(chat::ChatTemplate tmpl,
@@ -122,6 +123,7 @@ void register_chat(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--repeat-penalty", args->sampler.repeat_penalty, "Repetition penalty (1: off)");
     cmd->add_option("--seed", args->sampler.seed, "Random seed");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
     cmd->add_option("-c,--ctx-size", args->ctx_size, "Context size in tokens");
     cmd->callback([args, &ctx] {
         const Status st = run_chat(*args);

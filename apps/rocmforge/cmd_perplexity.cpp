@@ -23,6 +23,7 @@ struct PerplexityArgs {
     int ctx_size = 512;
     int chunks = -1;
     int threads = 0;
+    std::string device = "auto";
 };
 
 // -log softmax(logits)[target], in double.
@@ -37,7 +38,7 @@ double nll_of(std::span<const float> logits, int32_t target) {
 Status run_perplexity(const PerplexityArgs& a) {
     if (a.ctx_size < 8) return error("--ctx-size must be at least 8");
     RF_ASSIGN_OR_RETURN(std::string text, read_text_file(a.file));
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer", m.path);
     const tok::Tokenizer& tk = *m.tokenizer;
     const auto tokens = tk.encode(text, /*add_special=*/true, /*parse_special=*/false);
@@ -104,6 +105,7 @@ void register_perplexity(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("-c,--ctx-size", args->ctx_size, "Tokens per chunk");
     cmd->add_option("--chunks", args->chunks, "Score at most this many chunks");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
     cmd->callback([args, &ctx] {
         const Status st = run_perplexity(*args);
         ctx.exit_code = st.is_ok() ? 0 : report_error(st);

@@ -108,6 +108,9 @@ public:
 
     // Copies a 2-D F32 tensor to host memory (waits for pending work).
     virtual void read(const Tensor& t, std::span<float> host) = 0;
+    // Called after every forward step (after its reads): a device backend that recorded the
+    // step's ops (e.g. as a CUDA/HIP graph) runs them here at the latest.
+    virtual void finish_step() {}
 };
 
 }  // namespace rf::engine

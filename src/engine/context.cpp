@@ -191,6 +191,7 @@ Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, float* 
         backend.read(logits, std::span<float>(logits_out, output_rows_.size() *
                                                               static_cast<size_t>(n_vocab())));
     }
+    backend.finish_step();
     for (int32_t i = 0; i < n; ++i) {
         const size_t bi = static_cast<size_t>(begin + i);
         seq_tokens_[static_cast<size_t>(batch.seq_ids[bi])].push_back(batch.tokens[bi]);

@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "backend/cpu/backend_cpu.h"
+#include "backend/select/device_select.h"
 #include "core/log.h"
 #include "gguf/gguf_file.h"
 #include "model/default_model.h"
@@ -28,8 +28,16 @@ Result<ModelBundle> open_model(const std::string& path, const OpenOptions& optio
     }
     auto tmpl = file->get_string_opt("tokenizer.chat_template");
     if (tmpl && tmpl.value()) b.chat_template = *tmpl.value();
-    b.backend = std::make_unique<cpu::CpuBackend>(options.n_threads);
-    auto model = load_model(std::move(file).value(), *b.backend);
+    backend::DeviceOptions base;
+    base.n_threads = options.n_threads;
+    RF_ASSIGN_OR_RETURN(backend::DeviceOptions device, backend::parse_device(options.device, base));
+    RF_ASSIGN_OR_RETURN(b.backend, backend::create_backend(device));
+    auto model = load_model(file.value(), *b.backend);
+    if (!model && device.kind == backend::DeviceKind::kAuto && b.backend->name() != "CPU") {
+        log::info("the model did not load on {} ({}); running on the CPU", b.backend->name(), model.message());
+        b.backend = backend::create_cpu_backend(options.n_threads);
+        model = load_model(file.value(), *b.backend);
+    }
     if (!model) return error("{}: {}", b.path, model.message());
     b.model = std::move(model).value();
     b.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -14,7 +14,8 @@
 namespace rf::model {
 
 struct OpenOptions {
-    int n_threads = 0;  // CPU threads; <= 0: one per hardware thread
+    int n_threads = 0;          // CPU threads; <= 0: one per hardware thread
+    std::string device = "auto";  // auto | gpu | gpu:N | cpu (see backend/select/device_select.h)
 };
 
 struct ModelBundle {
@@ -26,7 +27,8 @@ struct ModelBundle {
     double load_seconds = 0.0;
 };
 
-// Opens `path` (or the default model when empty) on the CPU backend.
+// Opens `path` (or the default model when empty) on the backend `options.device` selects; with
+// "auto", a model that fails to load on the GPU (e.g. out of memory) is loaded on the CPU.
 Result<ModelBundle> open_model(const std::string& path, const OpenOptions& options);
 
 }  // namespace rf::model

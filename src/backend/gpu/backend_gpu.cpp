@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <map>
+#include <set>
 #include <numbers>
 
 #include "backend/gpu/backend_gpu.h"
@@ -19,12 +21,6 @@
 
 namespace rf::gpu {
 namespace {
-
-// nvcc cannot evaluate fmt's compile-time format checks, so .cu files format at run time.
-template <typename... Args>
-Status gpu_error(std::string_view format, const Args&... args) {
-    return Status::error(fmt::format(fmt::runtime(format), args...));
-}
 
 using engine::Tensor;
 using quant::GgmlType;
@@ -71,6 +67,7 @@ public:
     }
     ~GpuBackend() override {
         (void)gpuStreamSynchronize(stream_);
+        reset_graphs();
         gemm_.reset();
         for (void* p : allocations_) (void)gpuFree(p);
         (void)gpuStreamDestroy(stream_);
@@ -85,41 +82,67 @@ public:
     void set_batch(const engine::BatchInfo& batch) override;
 
     void get_rows(const Tensor& table, Tensor& out) override {
+        if (replaying()) return;
         gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
     }
     void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override {
+        if (replaying()) return;
         gpu::rms_norm(f32(x), f32(w), eps, x.ne[0], x.ne[1], f32(out), stream_);
     }
     void matmul(const Tensor& w, const Tensor& x, Tensor& y) override {
+        if (replaying()) return;
         run_matmul(weight(w).experts[0], f32(x), static_cast<int>(x.ne[1]), f32(y));
     }
-    void add_bias(Tensor& x, const Tensor& b) override { gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_); }
+    void add_bias(Tensor& x, const Tensor& b) override {
+        if (replaying()) return;
+        gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_);
+    }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
+        if (replaying()) return;
         gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
     }
     void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
+        if (replaying()) return;
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
     }
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
+        if (replaying()) return;
         gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
     }
     void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
+        if (replaying()) return;
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
         gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
                        attn_scratch_.get(static_cast<size_t>(need)), stream_);
     }
     void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
+    void finish_step() override;
     void gather_output_rows(const Tensor& x, Tensor& out) override {
+        if (replaying()) return;
         gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
     }
     void read(const Tensor& t, std::span<float> host) override {
+        finish_step();
         const size_t n = std::min(host.size(), static_cast<size_t>(t.n_elements()));
         RF_GPU_CHECK(gpuMemcpyAsync(host.data(), t.data, n * sizeof(float), gpuMemcpyDeviceToHost, stream_));
         RF_GPU_CHECK(gpuStreamSynchronize(stream_));
     }
 
 private:
+    // Decode steps (up to kMaxMatvecTokens tokens) are recorded as a graph the second time a step
+    // of the same shape arrives, and replayed from then on: one launch instead of hundreds.
+    // Models with experts are excluded (their routing reads back to the host mid-step).
+    enum class StepMode { kDirect, kCapture, kReplay };
+    struct GraphKey {
+        int32_t n_tokens, n_outputs, n_seqs, kv_bucket;
+        auto operator<=>(const GraphKey&) const = default;
+    };
+    static constexpr int32_t kKvBucket = 1024;  // attention grids are sized for buckets of keys
+    bool replaying() const { return mode_ == StepMode::kReplay; }
+    void reset_graphs();
+    void upload_step(const engine::BatchInfo& batch);
+
     static float* f32(const Tensor& t) { return static_cast<float*>(t.data); }
     static const GpuWeight& weight(const Tensor& t) { return *static_cast<const GpuWeight*>(t.data); }
 
@@ -129,11 +152,18 @@ private:
         allocations_.push_back(p);
         return p;
     }
+    // Weight upload: out of memory is an error for the caller (who may fall back to the CPU).
     template <typename T>
-    T* upload(const T* host, size_t count) {
-        T* p = static_cast<T*>(device_alloc(count * sizeof(T)));
+    Result<T*> upload(const T* host, size_t count) {
+        void* p = nullptr;
+        const gpuError_t err = gpuMalloc(&p, std::max<size_t>(count * sizeof(T), 16));
+        if (err != gpuSuccess) {
+            (void)gpuGetLastError();  // clear the sticky error state of a failed allocation
+            return error("cannot allocate {} MiB on the GPU: {}", (count * sizeof(T)) >> 20, gpuGetErrorString(err));
+        }
+        allocations_.push_back(p);
         RF_GPU_CHECK(gpuMemcpy(p, host, count * sizeof(T), gpuMemcpyHostToDevice));
-        return p;
+        return static_cast<T*>(p);
     }
     Result<DeviceMatrix> upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols);
     void run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y);
@@ -160,9 +190,16 @@ private:
     int32_t max_kv_ = 0;
     int64_t n_output_rows_ = 0;
     std::vector<int32_t> staging_;  // host copy of all per-step arrays, uploaded in one transfer
-    GrowBuffer<int32_t> d_step_;  // all per-step arrays, in the order of StepArray
+    GrowBuffer<int32_t> d_step_;  // all per-step arrays at fixed offsets (stable for graphs)
     enum StepArray { kTokens, kPositions, kSlots, kTokenSeq, kTableOffsets, kTables, kOutputRows, kNumStepArrays };
     const int32_t* step_[kNumStepArrays] = {};
+    size_t step_capacity_[kNumStepArrays] = {};
+
+    bool graphs_enabled_ = true;
+    StepMode mode_ = StepMode::kDirect;
+    GraphKey current_key_{};
+    std::map<GraphKey, gpuGraphExec_t> graphs_;
+    std::set<GraphKey> seen_;
 
     GrowBuffer<int8_t> act_qs_;
     GrowBuffer<float2> act_ds_;
@@ -174,7 +211,7 @@ private:
 };
 
 Result<DeviceMatrix> GpuBackend::upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols) {
-    if (n_cols % 32 != 0) return gpu_error("GPU backend needs rows of a multiple of 32 elements, got {}", n_cols);
+    if (n_cols % 32 != 0) return error("GPU backend needs rows of a multiple of 32 elements, got {}", n_cols);
     auto pack = [&]() -> Result<PackedMatrix> {
         if (gpu_supports_type(type)) return pack_matrix(type, rows, n_rows, n_cols);
         // Types without a GPU kernel are widened to fp16 once, at load.
@@ -189,9 +226,11 @@ Result<DeviceMatrix> GpuBackend::upload_matrix(GgmlType type, const uint8_t* row
     };
     Result<PackedMatrix> packed = pack();
     if (!packed.is_ok()) return packed.status();
-    DeviceMatrix m{packed->type, n_rows, n_cols, upload(packed->qs.data(), packed->qs.size()), nullptr,
-                   packed->qs_row_bytes, packed->scale_row_count};
-    if (!packed->scales.empty()) m.scales = upload(packed->scales.data(), packed->scales.size());
+    RF_ASSIGN_OR_RETURN(const uint8_t* qs, upload(packed->qs.data(), packed->qs.size()));
+    DeviceMatrix m{packed->type, n_rows, n_cols, qs, nullptr, packed->qs_row_bytes, packed->scale_row_count};
+    if (!packed->scales.empty()) {
+        RF_ASSIGN_OR_RETURN(m.scales, upload(packed->scales.data(), packed->scales.size()));
+    }
     return m;
 }
 
@@ -207,9 +246,10 @@ Result<Tensor> GpuBackend::upload_weight(const engine::WeightSource& src) {
         quant::dequantize_row(src.type, src.bytes.data(), values.data(), src.ne[0]);
         t.type = GgmlType::kF32;
         t.row_bytes = values.size() * sizeof(float);
-        t.data = upload(values.data(), values.size());
+        RF_ASSIGN_OR_RETURN(t.data, upload(values.data(), values.size()));
         return t;
     }
+    if (src.ne[2] > 1) graphs_enabled_ = false;
     GpuWeight& w = weights_.emplace_back();
     for (int64_t e = 0; e < src.ne[2]; ++e) {
         RF_ASSIGN_OR_RETURN(DeviceMatrix m, upload_matrix(src.type, src.bytes.data() + e * t.matrix_bytes, src.ne[1], src.ne[0]));
@@ -231,14 +271,14 @@ Tensor GpuBackend::alloc_activation(int64_t ne0, int64_t ne1) {
 }
 
 Status GpuBackend::alloc_kv(const engine::KvLayout& layout) {
-    if (layout.type != GgmlType::kF16) return gpu_error("GPU KV cache is fp16; asked for {}", quant::traits(layout.type).name);
-    if (layout.head_dim_k > 256 || layout.head_dim_v > 256) return gpu_error("GPU attention supports head_dim <= 256");
+    if (layout.type != GgmlType::kF16) return error("GPU KV cache is fp16; asked for {}", quant::traits(layout.type).name);
+    if (layout.head_dim_k > 256 || layout.head_dim_v > 256) return error("GPU attention supports head_dim <= 256");
     const size_t per_block_k = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_k;
     const size_t per_block_v = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_v;
     const size_t need = static_cast<size_t>(layout.n_layer) * layout.n_blocks * (per_block_k + per_block_v) * 2;
     size_t free_bytes = 0, total = 0;
     RF_GPU_CHECK(gpuMemGetInfo(&free_bytes, &total));
-    if (need > free_bytes) return gpu_error("KV cache needs {} MiB but the GPU has {} MiB free", need >> 20, free_bytes >> 20);
+    if (need > free_bytes) return error("KV cache needs {} MiB but the GPU has {} MiB free", need >> 20, free_bytes >> 20);
     kv_layout_ = layout;
     kv_k_.clear();
     kv_v_.clear();
@@ -258,29 +298,75 @@ void GpuBackend::copy_kv_block(int32_t src, int32_t dst) {
     }
 }
 
-void GpuBackend::set_batch(const engine::BatchInfo& batch) {
-    batch_ = batch;
-    max_kv_ = 0;
-    for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
-    n_output_rows_ = static_cast<int64_t>(batch.output_rows.size());
-    // All arrays go up in one host-to-device copy.
+void GpuBackend::upload_step(const engine::BatchInfo& batch) {
     const std::span<const int32_t> parts[kNumStepArrays] = {batch.tokens,      batch.positions,
                                                             batch.kv_slots,    batch.token_seq,
                                                             batch.block_table_offsets, batch.block_tables,
                                                             batch.output_rows};
+    // Each array keeps a fixed offset in the step buffer until one outgrows its slot, so recorded
+    // graphs stay valid; growing re-lays the buffer and drops the graphs.
+    bool grow = d_step_.data() == nullptr;
+    for (int i = 0; i < kNumStepArrays; ++i) grow = grow || parts[i].size() > step_capacity_[i];
+    if (grow) {
+        reset_graphs();
+        for (int i = 0; i < kNumStepArrays; ++i) step_capacity_[i] = std::max<size_t>(2 * parts[i].size(), 64);
+    }
     size_t total = 0;
-    for (const auto& p : parts) total += p.size();
-    staging_.resize(total);
+    for (size_t c : step_capacity_) total += c;
+    staging_.assign(total, 0);
     int32_t* d = d_step_.get(total);
     size_t offset = 0;
     for (int i = 0; i < kNumStepArrays; ++i) {
         std::copy(parts[i].begin(), parts[i].end(), staging_.begin() + static_cast<std::ptrdiff_t>(offset));
         step_[i] = d + offset;
-        offset += parts[i].size();
+        offset += step_capacity_[i];
     }
     RF_GPU_CHECK(gpuMemcpyAsync(d, staging_.data(), total * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
     // `staging_` is pageable and reused next step: let the copy finish first.
     RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+}
+
+void GpuBackend::set_batch(const engine::BatchInfo& batch) {
+    finish_step();
+    batch_ = batch;
+    max_kv_ = 0;
+    for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
+    n_output_rows_ = static_cast<int64_t>(batch.output_rows.size());
+    upload_step(batch);
+
+    if (!graphs_enabled_ || batch.n_tokens > kMaxMatvecTokens) return;
+    // Attention grids cover a bucket of keys (blocks past a token's keys exit at once), so one
+    // graph serves kKvBucket consecutive positions.
+    max_kv_ = (max_kv_ + kKvBucket - 1) / kKvBucket * kKvBucket;
+    current_key_ = {batch.n_tokens, static_cast<int32_t>(n_output_rows_), batch.n_seqs, max_kv_};
+    if (graphs_.count(current_key_) != 0) {
+        mode_ = StepMode::kReplay;
+    } else if (seen_.count(current_key_) != 0) {
+        // Second step of this shape: its scratch buffers exist now, so it can be recorded.
+        RF_GPU_CHECK(gpuStreamBeginCapture(stream_));
+        mode_ = StepMode::kCapture;
+    } else {
+        seen_.insert(current_key_);
+    }
+}
+
+void GpuBackend::finish_step() {
+    if (mode_ == StepMode::kCapture) {
+        gpuGraph_t graph;
+        RF_GPU_CHECK(gpuStreamEndCapture(stream_, &graph));
+        gpuGraphExec_t exec;
+        RF_GPU_CHECK(gpuGraphInstantiate(&exec, graph));
+        RF_GPU_CHECK(gpuGraphDestroy(graph));
+        graphs_[current_key_] = exec;
+    }
+    if (mode_ != StepMode::kDirect) RF_GPU_CHECK(gpuGraphLaunch(graphs_.at(current_key_), stream_));
+    mode_ = StepMode::kDirect;
+}
+
+void GpuBackend::reset_graphs() {
+    for (auto& [key, exec] : graphs_) (void)gpuGraphExecDestroy(exec);
+    graphs_.clear();
+    seen_.clear();
 }
 
 void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y) {
@@ -299,6 +385,7 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
 }
 
 void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
+    if (replaying()) return;
     RopeKernelParams p;
     p.neox = params.type == engine::RopeType::kNeox;
     p.n_rot = params.n_rot;
@@ -395,8 +482,8 @@ void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const eng
 Result<std::vector<DeviceInfo>> list_devices() {
     int count = 0;
     const gpuError_t err = gpuGetDeviceCount(&count);
-    if (err != gpuSuccess) return gpu_error("{} runtime reports no device: {}", RF_GPU_PLATFORM, gpuGetErrorString(err));
-    if (count == 0) return gpu_error("{} runtime found no GPU", RF_GPU_PLATFORM);
+    if (err != gpuSuccess) return error("{} runtime reports no device: {}", RF_GPU_PLATFORM, gpuGetErrorString(err));
+    if (count == 0) return error("{} runtime found no GPU", RF_GPU_PLATFORM);
     std::vector<DeviceInfo> devices;
     for (int i = 0; i < count; ++i) {
         gpuDeviceProp prop{};
@@ -417,20 +504,20 @@ Result<std::vector<DeviceInfo>> list_devices() {
         if (gpuSetDevice(i) == gpuSuccess && gpuMemGetInfo(&free_bytes, &total) == gpuSuccess) info.free_bytes = free_bytes;
         devices.push_back(info);
     }
-    if (devices.empty()) return gpu_error("{} devices could not be queried", RF_GPU_PLATFORM);
+    if (devices.empty()) return error("{} devices could not be queried", RF_GPU_PLATFORM);
     return devices;
 }
 
 Result<std::unique_ptr<engine::Backend>> create_backend(int index) {
     RF_ASSIGN_OR_RETURN(std::vector<DeviceInfo> devices, list_devices());
     if (index < 0 || index >= static_cast<int>(devices.size())) {
-        return gpu_error("GPU {} does not exist ({} found)", index, devices.size());
+        return error("GPU {} does not exist ({} found)", index, devices.size());
     }
     gpuError_t err = gpuSetDevice(index);
-    if (err != gpuSuccess) return gpu_error("cannot select GPU {}: {}", index, gpuGetErrorString(err));
+    if (err != gpuSuccess) return error("cannot select GPU {}: {}", index, gpuGetErrorString(err));
     gpuDeviceProp prop{};
     err = gpuGetDeviceProperties(&prop, index);
-    if (err != gpuSuccess) return gpu_error("cannot query GPU {}: {}", index, gpuGetErrorString(err));
+    if (err != gpuSuccess) return error("cannot query GPU {}: {}", index, gpuGetErrorString(err));
     return std::unique_ptr<engine::Backend>(new GpuBackend(prop));
 }
 
