@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <memory>
 #include <random>
@@ -62,23 +63,43 @@ std::vector<float> random_floats(size_t n, uint32_t seed) {
     return v;
 }
 
+// A weight matrix in row layout, and packed for matmul when `packed` and the type allows it.
+struct Weight {
+    GgmlType type;
+    int64_t n_rows, n_cols;
+    std::vector<uint8_t> bytes;
+    rf::cpu::MatrixView view;
+};
+
+Weight make_weight(GgmlType type, int64_t n_rows, int64_t n_cols, uint32_t seed, bool packed) {
+    Weight w{type, n_rows, n_cols, make_weights(type, n_rows, n_cols, seed), {}};
+    const size_t row_bytes = rf::quant::row_bytes(type, static_cast<size_t>(n_cols));
+    w.view = {type, w.bytes.data(), n_cols, n_rows, row_bytes};
+    if (packed && rf::cpu::can_pack_weights(type)) {
+        std::vector<uint8_t> out(w.bytes.size());
+        w.view = rf::cpu::pack_weights(w.view, out.data(), pool());
+        w.bytes.swap(out);  // the view points into the moved-from buffer's storage
+        w.view.data = w.bytes.data();
+    }
+    return w;
+}
+
 // y = x W^T for n_tokens tokens. `rotate`: cycle through copies of W much larger than the caches
 // (DRAM streaming, as in decode); otherwise W stays cache-resident (the kernel's compute ceiling).
 void bm_matmul(benchmark::State& state, GgmlType type, int64_t n_rows, int64_t n_cols,
-               int64_t n_tokens, bool rotate) {
+               int64_t n_tokens, bool rotate, bool packed) {
     const size_t bytes =
         rf::quant::row_bytes(type, static_cast<size_t>(n_cols)) * static_cast<size_t>(n_rows);
     const size_t copies = rotate ? std::max<size_t>(2, (kRotationBytes + bytes - 1) / bytes) : 1;
-    std::vector<std::vector<uint8_t>> weights;
-    for (size_t c = 0; c < copies; ++c)
-        weights.push_back(make_weights(type, n_rows, n_cols, 7 + static_cast<uint32_t>(c)));
+    std::vector<Weight> weights;
+    for (size_t c = 0; c < copies; ++c) {
+        weights.push_back(make_weight(type, n_rows, n_cols, 7 + static_cast<uint32_t>(c), packed));
+    }
     const std::vector<float> x = random_floats(static_cast<size_t>(n_tokens * n_cols), 3);
     std::vector<float> y(static_cast<size_t>(n_tokens * n_rows));
     size_t next = 0;
     for (auto _ : state) {
-        const rf::cpu::MatrixView w{type, weights[next].data(), n_cols, n_rows,
-                                    rf::quant::row_bytes(type, static_cast<size_t>(n_cols))};
-        rf::cpu::matmul(w, x.data(), n_tokens, y.data(), pool());
+        rf::cpu::matmul(weights[next].view, x.data(), n_tokens, y.data(), pool());
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
         next = (next + 1) % copies;
@@ -119,35 +140,24 @@ GgmlType tensor_type(GgmlType base, bool k_m_mix, const char* name, int il) {
 
 // Every matmul of one decode step (22 layers + output), each on its own weights: the matmul
 // share of a decode token, streaming the whole model from DRAM.
-void bm_decode_model(benchmark::State& state, GgmlType base, bool k_m_mix) {
-    struct Tensor {
-        GgmlType type;
-        int64_t n_rows, n_cols;
-        std::vector<uint8_t> bytes;
-    };
-    std::vector<Tensor> tensors;
+void bm_decode_model(benchmark::State& state, GgmlType base, bool k_m_mix, bool packed) {
+    std::vector<Weight> tensors;
     size_t total = 0;
     uint32_t seed = 11;
     for (int il = 0; il < kLayers; ++il) {
         for (const LayerShape& s : kLayer) {
             const GgmlType type = tensor_type(base, k_m_mix, s.name, il);
-            tensors.push_back(
-                {type, s.n_rows, s.n_cols, make_weights(type, s.n_rows, s.n_cols, seed++)});
+            tensors.push_back(make_weight(type, s.n_rows, s.n_cols, seed++, packed));
             total += tensors.back().bytes.size();
         }
     }
     const GgmlType out_type = tensor_type(base, k_m_mix, "output", 0);
-    tensors.push_back({out_type, 32000, 2048, make_weights(out_type, 32000, 2048, seed++)});
+    tensors.push_back(make_weight(out_type, 32000, 2048, seed++, packed));
     total += tensors.back().bytes.size();
     const std::vector<float> x = random_floats(5632, 5);
     std::vector<float> y(32000);
     for (auto _ : state) {
-        for (const Tensor& t : tensors) {
-            const rf::cpu::MatrixView w{
-                t.type, t.bytes.data(), t.n_cols, t.n_rows,
-                rf::quant::row_bytes(t.type, static_cast<size_t>(t.n_cols))};
-            rf::cpu::matmul(w, x.data(), 1, y.data(), pool());
-        }
+        for (const Weight& t : tensors) rf::cpu::matmul(t.view, x.data(), 1, y.data(), pool());
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
@@ -163,41 +173,45 @@ void register_all() {
                                      GgmlType::kQ6_K, GgmlType::kF16};
     // Named n_cols x n_rows (input features x output features): q/o, gate/up, down, output.
     const int64_t matvec_shapes[][2] = {{2048, 2048}, {2048, 5632}, {5632, 2048}, {2048, 32000}};
-    for (GgmlType type : matvec_types) {
-        const std::string tn(rf::quant::traits(type).name);
-        for (const auto& s : matvec_shapes) {
-            const std::string shape = std::to_string(s[0]) + "x" + std::to_string(s[1]);
-            benchmark::RegisterBenchmark(("matvec/" + tn + "/" + shape).c_str(), bm_matmul, type,
-                                         s[1], s[0], 1, true)
+    for (bool packed : {false, true}) {
+        const std::string layout = packed ? "packed" : "rows";
+        for (GgmlType type : matvec_types) {
+            if (packed && !rf::cpu::can_pack_weights(type)) continue;
+            const std::string tn = std::string(rf::quant::traits(type).name) + "/" + layout;
+            for (const auto& s : matvec_shapes) {
+                const std::string shape = std::to_string(s[0]) + "x" + std::to_string(s[1]);
+                benchmark::RegisterBenchmark(("matvec/" + tn + "/" + shape).c_str(), bm_matmul,
+                                             type, s[1], s[0], 1, true, packed)
+                    ->Unit(benchmark::kMicrosecond)
+                    ->UseRealTime()
+                    ->MinTime(0.5);
+            }
+            // 128 rows stay in L2: the kernel's compute ceiling per thread.
+            benchmark::RegisterBenchmark(("matvec_cached/" + tn + "/2048x128").c_str(), bm_matmul,
+                                         type, 128, 2048, 1, false, packed)
                 ->Unit(benchmark::kMicrosecond)
                 ->UseRealTime()
                 ->MinTime(0.5);
+            for (const auto& s :
+                 {std::array<int64_t, 2>{2048, 5632}, std::array<int64_t, 2>{5632, 2048}}) {
+                const std::string shape = std::to_string(s[0]) + "x" + std::to_string(s[1]);
+                benchmark::RegisterBenchmark(("prefill128/" + tn + "/" + shape).c_str(), bm_matmul,
+                                             type, s[1], s[0], 128, false, packed)
+                    ->Unit(benchmark::kMillisecond)
+                    ->UseRealTime()
+                    ->MinTime(0.5);
+            }
         }
-        // 128 rows stay in L2: the kernel's compute ceiling per thread.
-        benchmark::RegisterBenchmark(("matvec_cached/" + tn + "/2048x128").c_str(), bm_matmul,
-                                     type, 128, 2048, 1, false)
-            ->Unit(benchmark::kMicrosecond)
-            ->UseRealTime()
-            ->MinTime(0.5);
-        benchmark::RegisterBenchmark(("prefill128/" + tn + "/2048x5632").c_str(), bm_matmul, type,
-                                     5632, 2048, 128, false)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(0.5);
-        benchmark::RegisterBenchmark(("prefill128/" + tn + "/5632x2048").c_str(), bm_matmul, type,
-                                     2048, 5632, 128, false)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(0.5);
-    }
-    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
-        const bool mix = type == GgmlType::kQ4_K;
-        const std::string name = std::string("decode_model/tinyllama_") +
-                                 (mix ? "q4_K_M" : std::string(rf::quant::traits(type).name));
-        benchmark::RegisterBenchmark(name.c_str(), bm_decode_model, type, mix)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime()
-            ->MinTime(1.0);
+        for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K}) {
+            const bool mix = type == GgmlType::kQ4_K;
+            const std::string name = std::string("decode_model/tinyllama_") +
+                                     (mix ? "q4_K_M" : std::string(rf::quant::traits(type).name)) +
+                                     "/" + layout;
+            benchmark::RegisterBenchmark(name.c_str(), bm_decode_model, type, mix, packed)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime()
+                ->MinTime(1.0);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "backend/cpu/vec_dot.h"
+#include "backend/cpu/vec_dot_packed.h"
 #include "core/check.h"
 #include "core/cpu_features.h"
 #include "core/log.h"
@@ -132,6 +133,11 @@ void check_view(const MatrixView& w, int64_t n_tokens) {
     RF_CHECK(w.data != nullptr || w.n_rows == 0);
     RF_CHECK_MSG(w.type != GgmlType::kF32 || w.row_stride_bytes % sizeof(float) == 0,
                  "matmul: misaligned f32 rows");
+    RF_CHECK_MSG(
+        w.layout == WeightLayout::kRows ||
+            (packed_format(w.type) != nullptr &&
+             w.row_stride_bytes == quant::row_bytes(w.type, static_cast<size_t>(w.n_cols))),
+        "matmul: packed view of a type without a packed layout");
 }
 
 }  // namespace
@@ -178,22 +184,86 @@ bool has_native_matmul(GgmlType type) {
     return act_format(type) != ActFormat::kF32 || is_float_type(type);
 }
 
+namespace {
+
+// What every rectangle of one matmul call shares.
+struct Job {
+    const KernelTable& table;
+    const MatrixView& w;
+    const float* x;      // float activations
+    const uint8_t* act;  // activations in the kernel's format
+    size_t act_stride;   // bytes between token rows of act
+    float* y;
+    int64_t n_tokens;
+};
+
+// kernel over rows [r0, r1) whose first row is at `rows` (stride bytes apart), tokens [t0, t1).
+void run_kernel(const Job& j, GemmKernel kernel, const uint8_t* rows, size_t stride, int64_t r0,
+                int64_t r1, int64_t t0, int64_t t1) {
+    GemmArgs args;
+    args.w = rows;
+    args.w_stride = stride;
+    args.x = j.act + t0 * j.act_stride;
+    args.x_stride = j.act_stride;
+    args.y = j.y + t0 * j.w.n_rows + r0;
+    args.y_stride = j.w.n_rows;
+    args.n_cols = j.w.n_cols;
+    args.n_rows = static_cast<int>(r1 - r0);
+    args.n_tokens = static_cast<int>(t1 - t0);
+    args.scratch = kernel_scratch().get(gemm_scratch_bytes(j.w.n_cols));
+    kernel(args);
+}
+
+// Rows [r0, r1) of a packed matrix (r0 a multiple of 8): packed groups through the table's
+// packed kernel, or unpacked group by group when it has none; the row-layout tail as usual.
+void run_packed(const Job& j, int64_t r0, int64_t r1, int64_t t0, int64_t t1) {
+    const auto* base = static_cast<const uint8_t*>(j.w.data);
+    const size_t row_bytes = j.w.row_stride_bytes;
+    const int type = static_cast<int>(j.w.type);
+    const int64_t packed_end = std::min(r1, j.w.n_rows / 8 * 8);
+    if (r0 < packed_end) {
+        if (const GemmKernel packed = j.table.gemm_packed[type]) {
+            run_kernel(j, packed, base + r0 * row_bytes, row_bytes, r0, packed_end, t0, t1);
+        } else {
+            const PackedFormat& f = *packed_format(j.w.type);
+            uint8_t* rows = tile_scratch().get(8 * row_bytes);
+            uint8_t* row_ptrs[8];
+            for (int r = 0; r < 8; ++r) row_ptrs[r] = rows + r * row_bytes;
+            for (int64_t g = r0; g < packed_end; g += 8) {
+                unpack_group(f, base + g * row_bytes, j.w.n_cols, row_ptrs);
+                run_kernel(j, j.table.gemm[type], rows, row_bytes, g, g + 8, t0, t1);
+            }
+        }
+    }
+    const int64_t tail = std::max(r0, packed_end);
+    if (tail < r1)
+        run_kernel(j, j.table.gemm[type], base + tail * row_bytes, row_bytes, tail, r1, t0, t1);
+}
+
+}  // namespace
+
 void matmul_with(const KernelTable& table, const MatrixView& w, const float* x, int64_t n_tokens,
                  float* y, ThreadPool& pool) {
     check_view(w, n_tokens);
     if (w.n_rows == 0 || n_tokens == 0) return;
     const bool native = has_native_matmul(w.type);
     const ActFormat format = native ? act_format(w.type) : ActFormat::kF32;
-    const uint8_t* act = reinterpret_cast<const uint8_t*>(x);
-    size_t act_stride = static_cast<size_t>(w.n_cols) * sizeof(float);
+    Job job{table,
+            w,
+            x,
+            reinterpret_cast<const uint8_t*>(x),
+            static_cast<size_t>(w.n_cols) * sizeof(float),
+            y,
+            n_tokens};
     if (format != ActFormat::kF32) {
-        act_stride = act_row_bytes(format, w.n_cols);
-        uint8_t* buf = activation_scratch().get(act_stride * static_cast<size_t>(n_tokens));
-        quantize_activations(table, format, x, n_tokens, w.n_cols, buf, act_stride, pool);
-        act = buf;
+        job.act_stride = act_row_bytes(format, w.n_cols);
+        uint8_t* buf = activation_scratch().get(job.act_stride * static_cast<size_t>(n_tokens));
+        quantize_activations(table, format, x, n_tokens, w.n_cols, buf, job.act_stride, pool);
+        job.act = buf;
     }
     const GemmKernel kernel = native ? table.gemm[static_cast<int>(w.type)] : nullptr;
     RF_CHECK(!native || kernel != nullptr);
+    const bool packed = w.layout == WeightLayout::kPacked8;
 
     const int64_t row_items = (w.n_rows + kRowsPerItem - 1) / kRowsPerItem;
     const int64_t token_blocks = (n_tokens + kTokensPerBlock - 1) / kTokensPerBlock;
@@ -206,19 +276,12 @@ void matmul_with(const KernelTable& table, const MatrixView& w, const float* x, 
             const int64_t r_end = std::min(w.n_rows, (item_end - tb * row_items) * kRowsPerItem);
             const int64_t t_begin = tb * kTokensPerBlock;
             const int64_t t_end = std::min(n_tokens, t_begin + kTokensPerBlock);
-            if (native) {
-                GemmArgs args;
-                args.w = static_cast<const uint8_t*>(w.data) + r_begin * w.row_stride_bytes;
-                args.w_stride = w.row_stride_bytes;
-                args.x = act + t_begin * act_stride;
-                args.x_stride = act_stride;
-                args.y = y + t_begin * w.n_rows + r_begin;
-                args.y_stride = w.n_rows;
-                args.n_cols = w.n_cols;
-                args.n_rows = static_cast<int>(r_end - r_begin);
-                args.n_tokens = static_cast<int>(t_end - t_begin);
-                args.scratch = kernel_scratch().get(gemm_scratch_bytes(w.n_cols));
-                kernel(args);
+            if (packed) {
+                run_packed(job, r_begin, r_end, t_begin, t_end);
+            } else if (native) {
+                const auto* rows =
+                    static_cast<const uint8_t*>(w.data) + r_begin * w.row_stride_bytes;
+                run_kernel(job, kernel, rows, w.row_stride_bytes, r_begin, r_end, t_begin, t_end);
             } else {
                 tile_path_rect(table, w, x, y, w.n_rows, r_begin, r_end, t_begin, t_end);
             }

@@ -82,10 +82,14 @@ struct GemmArgs {
     uint8_t* scratch = nullptr;
 };
 
-// Scratch a GemmKernel may use: 8 rows of up to two bytes per element plus two floats per row
-// per 16 elements (values, sign copy, scales, mins), with slack.
-inline size_t gemm_scratch_bytes(int64_t n_cols) {
+// Scratch a GemmKernel may use: a repacked group of 8 rows (up to two bytes per element plus two
+// floats per row per 16 elements: values, sign copy, scales, mins) at offset 0, and 8 rows in
+// GGUF layout (at most 8.5 bytes per column) at gemm_scratch_rows_offset.
+inline size_t gemm_scratch_rows_offset(int64_t n_cols) {
     return static_cast<size_t>(n_cols) * 24 + 1024;
+}
+inline size_t gemm_scratch_bytes(int64_t n_cols) {
+    return gemm_scratch_rows_offset(n_cols) + static_cast<size_t>(n_cols) * 9 + 1024;
 }
 using GemmKernel = void (*)(const GemmArgs& args);
 
@@ -97,6 +101,9 @@ inline constexpr int kTypeSlots = 40;  // GGUF type ids are < 40
 struct KernelTable {
     Isa isa = Isa::kGeneric;
     GemmKernel gemm[kTypeSlots] = {};  // by type id; null: no native path (use the tile path)
+    // Packed-8 weights (vec_dot_packed.h): w is the first group, w_stride one row's bytes (a
+    // group spans 8 of them), n_rows a multiple of 8. Null: the driver unpacks groups to rows.
+    GemmKernel gemm_packed[kTypeSlots] = {};
     QuantizeActFn quantize_q8_32 = nullptr;
     QuantizeActFn quantize_q8_k = nullptr;
 };

@@ -25,6 +25,7 @@
 
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/vec_dot.h"
+#include "backend/cpu/vec_dot_packed.h"
 #include "quant/reference.h"
 #include "quant/types.h"
 
@@ -177,12 +178,23 @@ TEST_P(MatmulTypeTest, OddShapesOnEveryIsa) {
         for (int64_t n_rows : {1, 3, 17, 67}) {
             const Weights w = make_weights(type, n_rows, n_cols, n_rows == 17 ? 8 : 0, rng);
             MatrixView view{type, w.bytes.data(), n_cols, n_rows, w.row_stride};
+            std::vector<uint8_t> packed_bytes(quant::row_bytes(type, static_cast<size_t>(n_cols)) *
+                                              static_cast<size_t>(n_rows));
+            const MatrixView packed =
+                can_pack_weights(type) ? pack_weights(view, packed_bytes.data(), pool) : view;
             for (int64_t n_tokens : {1, 2, 5, 33}) {
                 std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
                 for (float& v : x) v = normal(rng);
                 for (const KernelTable* table : available_tables()) {
                     std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), -1e30f);
                     matmul_with(*table, view, x.data(), n_tokens, y.data(), pool);
+                    if (can_pack_weights(type)) {
+                        // The packed layout must give the same result.
+                        std::vector<float> yp(y.size(), -1e30f);
+                        matmul_with(*table, packed, x.data(), n_tokens, yp.data(), pool);
+                        expect_close(type, w, x, yp, n_rows, n_cols, n_tokens,
+                                     std::string("packed ") + isa_name(table->isa));
+                    }
                     const std::string what =
                         std::string(isa_name(table->isa)) + " " +
                         std::string(quant::traits(type).name) + " cols=" + std::to_string(n_cols) +
@@ -204,13 +216,20 @@ TEST_P(MatmulTypeTest, LargeBatchAcrossThreads) {
     const int64_t n_cols = std::max<int64_t>(512, quant::traits(type).block_size * 2);
     const Weights w = make_weights(type, n_rows, n_cols, 0, rng);
     MatrixView view{type, w.bytes.data(), n_cols, n_rows, w.row_stride};
+    std::vector<uint8_t> packed_bytes(quant::row_bytes(type, static_cast<size_t>(n_cols)) *
+                                      static_cast<size_t>(n_rows));
+    const MatrixView packed =
+        can_pack_weights(type) ? pack_weights(view, packed_bytes.data(), pool) : view;
     std::vector<float> x(static_cast<size_t>(n_tokens * n_cols));
     for (float& v : x) v = normal(rng);
     for (const KernelTable* table : available_tables()) {
-        std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), -1e30f);
-        matmul_with(*table, view, x.data(), n_tokens, y.data(), pool);
-        expect_close(type, w, x, y, n_rows, n_cols, n_tokens,
-                     std::string(isa_name(table->isa)) + " large batch");
+        for (const MatrixView* v : {static_cast<const MatrixView*>(&view), &packed}) {
+            std::vector<float> y(static_cast<size_t>(n_tokens * n_rows), -1e30f);
+            matmul_with(*table, *v, x.data(), n_tokens, y.data(), pool);
+            expect_close(type, w, x, y, n_rows, n_cols, n_tokens,
+                         std::string(isa_name(table->isa)) +
+                             (v == &view ? " large batch" : " large batch packed"));
+        }
     }
 }
 
@@ -235,6 +254,32 @@ TEST(Matmul, NativeTypes) {
     for (GgmlType type : {GgmlType::kQ8_1, GgmlType::kIQ2_XXS, GgmlType::kTQ1_0, GgmlType::kF64}) {
         EXPECT_FALSE(has_native_matmul(type)) << quant::traits(type).name;
     }
+}
+
+TEST(Matmul, PackedLayoutRoundTrips) {
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> byte(0, 255);
+    ThreadPool pool(2);
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+        ASSERT_TRUE(can_pack_weights(type));
+        const int64_t n_rows = 19, n_cols = 512;
+        const size_t row_bytes = quant::row_bytes(type, n_cols);
+        std::vector<uint8_t> src(row_bytes * n_rows), packed(src.size()), back(src.size());
+        for (uint8_t& b : src) b = static_cast<uint8_t>(byte(rng));
+        const MatrixView view{type, src.data(), n_cols, n_rows, row_bytes};
+        const MatrixView p = pack_weights(view, packed.data(), pool);
+        EXPECT_EQ(p.layout, WeightLayout::kPacked8);
+        EXPECT_NE(packed, src);
+        const PackedFormat& f = *packed_format(type);
+        for (int64_t g = 0; g < n_rows / 8; ++g) {
+            uint8_t* rows[8];
+            for (int r = 0; r < 8; ++r) rows[r] = back.data() + (g * 8 + r) * row_bytes;
+            unpack_group(f, packed.data() + g * 8 * row_bytes, n_cols, rows);
+        }
+        std::copy(packed.begin() + 16 * row_bytes, packed.end(), back.begin() + 16 * row_bytes);
+        EXPECT_EQ(back, src) << quant::traits(type).name;
+    }
+    EXPECT_FALSE(can_pack_weights(GgmlType::kQ5_K));
 }
 
 TEST(Matmul, GenericTableIsAlwaysAvailable) {

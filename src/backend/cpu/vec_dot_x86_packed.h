@@ -1,0 +1,308 @@
+// x86 SIMD kernels, part 5: weights in the packed-8 layouts of vec_dot_packed.h. Each 32-byte
+// load holds one 4-element group of 8 rows, so after the nibble unpack a token's 4 activation
+// bytes are broadcast and one multiply-add gives the 8 rows' partial dots in the 8 lanes: no
+// horizontal sums, scales of 8 rows in one vector, outputs stored 8 at a time. Same kernels for
+// one token (decode) and many (prefill, the unpacked weights reused across a tile of tokens).
+// Included after vec_dot_x86_repack.h.
+#pragma once
+
+#if !defined(RF_X86_NS)
+#error "define RF_X86_NS before including vec_dot_x86_packed.h"
+#endif
+
+#include "backend/cpu/vec_dot_packed.h"
+#include "backend/cpu/vec_dot_x86_repack.h"
+
+namespace rf::cpu::RF_X86_NS {
+
+RF_ALWAYS_INLINE __m256 fp16x8(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Accumulates one 4-element group (8 rows) x one token: int16 pairs (callers bound the sum) or,
+// with VNNI, int32.
+RF_ALWAYS_INLINE __m256i group_dot16(__m256i acc16, __m256i u, const int8_t* x) {
+    return _mm256_add_epi16(acc16, _mm256_maddubs_epi16(u, broadcast4(x)));
+}
+
+// Stores 8 rows of token t.
+RF_ALWAYS_INLINE void store8(const GemmArgs& a, int r0, int t, __m256 v) {
+    float* y = out_ptr(a, r0, t);
+    if (a.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(y));
+    _mm256_storeu_ps(y, v);
+}
+
+// Q4_0: per block f16 d[8] | 4 chunks of 32 B (low nibbles: elements 4c.., high: 16 + 4c..).
+struct PackedQ4_0 {
+    static constexpr quant::GgmlType kType = quant::GgmlType::kQ4_0;
+    template <int T>
+    static void run(const GemmArgs& a, int r0, int t0) {
+        const uint8_t* grp = a.w + r0 * a.w_stride;
+        const int64_t nb = a.n_cols / 32;
+        ActQ8_32 xs[T];
+        for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
+        __m256 acc[T];
+        for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = grp + b * 144;
+            __m256i s[T];
+            for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+            for (int c = 0; c < 4; ++c) {
+                const __m256i q = load256(blk + 16 + 32 * c);
+                const __m256i lo = _mm256_and_si256(q, m4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                for (int t = 0; t < T; ++t) {
+                    const int8_t* x = xs[t].qs + b * 32 + 4 * c;
+                    if constexpr (kVnni) {
+                        s[t] = dot_u8s8_acc(dot_u8s8_acc(s[t], lo, broadcast4(x)), hi,
+                                            broadcast4(x + 16));
+                    } else {
+                        // 8 groups x 2 x 15 x 127 fits int16.
+                        s[t] = group_dot16(group_dot16(s[t], lo, x), hi, x + 16);
+                    }
+                }
+            }
+            const __m256 d8 = fp16x8(blk);
+            for (int t = 0; t < T; ++t) {
+                const __m256i isum = kVnni ? s[t] : _mm256_madd_epi16(s[t], _mm256_set1_epi16(1));
+                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(xs[t].d[b]));
+                v = _mm256_fnmadd_ps(_mm256_set1_ps(xs[t].s[b]), _mm256_set1_ps(8.0f), v);
+                acc[t] = _mm256_fmadd_ps(v, d8, acc[t]);
+            }
+        }
+        for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
+    }
+};
+
+// Q8_0: per block f16 d[8] | 8 groups of 32 B.
+struct PackedQ8_0 {
+    static constexpr quant::GgmlType kType = quant::GgmlType::kQ8_0;
+    template <int T>
+    static void run(const GemmArgs& a, int r0, int t0) {
+        const uint8_t* grp = a.w + r0 * a.w_stride;
+        const int64_t nb = a.n_cols / 32;
+        ActQ8_32 xs[T];
+        for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
+        __m256 acc[T];
+        for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = grp + b * 272;
+            __m256i s[T];
+            for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; ++g) {
+                const __m256i w = load256(blk + 16 + 32 * g);
+                if constexpr (kVnni) {
+                    // w + 128 as unsigned; the 128 * sum(x) it adds is taken off below.
+                    const __m256i wu =
+                        _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80)));
+                    for (int t = 0; t < T; ++t)
+                        s[t] = dot_u8s8_acc(s[t], wu, broadcast4(xs[t].qs + b * 32 + 4 * g));
+                } else {
+                    const __m256i aw = _mm256_abs_epi8(w);
+                    for (int t = 0; t < T; ++t) {
+                        const __m256i x =
+                            _mm256_sign_epi8(broadcast4(xs[t].qs + b * 32 + 4 * g), w);
+                        s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, x),
+                                                                        _mm256_set1_epi16(1)));
+                    }
+                }
+            }
+            const __m256 d8 = fp16x8(blk);
+            for (int t = 0; t < T; ++t) {
+                __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s[t]), _mm256_set1_ps(xs[t].d[b]));
+                if constexpr (kVnni)
+                    v = _mm256_fnmadd_ps(_mm256_set1_ps(xs[t].s[b]), _mm256_set1_ps(128.0f), v);
+                acc[t] = _mm256_fmadd_ps(v, d8, acc[t]);
+            }
+        }
+        for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
+    }
+};
+
+// Byte k of every dword lane, widened to an int16 pair [v, v] (madd operand, lanes = rows).
+RF_ALWAYS_INLINE __m256i lane_byte_pair_u8(__m256i v, int k) {
+    const __m256i b =
+        _mm256_and_si256(_mm256_srl_epi32(v, _mm_cvtsi32_si128(8 * k)), _mm256_set1_epi32(0xFF));
+    return _mm256_or_si256(b, _mm256_slli_epi32(b, 16));
+}
+// An int16 broadcast as the pair [v, 0], so madd with [s, s] gives s * v.
+RF_ALWAYS_INLINE __m256i pair_lo(int v) {
+    return _mm256_set1_epi32(v & 0xFFFF);
+}
+
+// Q4_K: per super-block f16 d[8] | f16 dmin[8] | scale planes w0 w1 w2 (32 B each) | qs: chunk
+// j (elements 64j..) x group g, low nibbles sub-block 2j, high nibbles 2j + 1.
+struct PackedQ4_K {
+    static constexpr quant::GgmlType kType = quant::GgmlType::kQ4_K;
+    template <int T>
+    static void run(const GemmArgs& a, int r0, int t0) {
+        const uint8_t* grp = a.w + r0 * a.w_stride;
+        const int64_t nsb = a.n_cols / 256;
+        ActQ8_K xs[T];
+        for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
+        __m256 acc[T];
+        for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            const uint8_t* blk = grp + sb * 1152;
+            // The 6-bit scales and mins of 8 rows at once (packing of quant/k_scales.h).
+            const __m256i w0 = load256(blk + 32), w1 = load256(blk + 64), w2 = load256(blk + 96);
+            const __m256i m6 = _mm256_set1_epi8(0x3F), lo4 = _mm256_set1_epi8(0x0F),
+                          top2 = _mm256_set1_epi8(0x03);
+            const __m256i sc_lo = _mm256_and_si256(w0, m6), mn_lo = _mm256_and_si256(w1, m6);
+            const __m256i sc_hi = _mm256_or_si256(
+                _mm256_and_si256(w2, lo4),
+                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
+            const __m256i mn_hi = _mm256_or_si256(
+                _mm256_and_si256(_mm256_srli_epi32(w2, 4), lo4),
+                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+            __m256i isum[T], msum[T];
+            for (int t = 0; t < T; ++t) isum[t] = msum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 8; ++j) {
+                const __m256i scp = lane_byte_pair_u8(j < 4 ? sc_lo : sc_hi, j % 4);
+                const __m256i mnp = lane_byte_pair_u8(j < 4 ? mn_lo : mn_hi, j % 4);
+                const uint8_t* qs = blk + 128 + (j / 2) * 256;
+                __m256i p[T];
+                for (int t = 0; t < T; ++t) p[t] = _mm256_setzero_si256();
+                for (int g = 0; g < 8; ++g) {
+                    const __m256i q = load256(qs + 32 * g);
+                    const __m256i u = j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
+                                            : _mm256_and_si256(q, m4);
+                    // 8 groups x 2 x 15 x 127 fits int16.
+                    for (int t = 0; t < T; ++t)
+                        p[t] = group_dot16(p[t], u, xs[t].qs + sb * 256 + 32 * j + 4 * g);
+                }
+                for (int t = 0; t < T; ++t) {
+                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p[t], scp));
+                    const int16_t* bs = xs[t].bsums + sb * 16 + 2 * j;
+                    msum[t] =
+                        _mm256_add_epi32(msum[t], _mm256_madd_epi16(mnp, pair_lo(bs[0] + bs[1])));
+                }
+            }
+            const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
+            for (int t = 0; t < T; ++t) {
+                const __m256 dx = _mm256_set1_ps(xs[t].d[sb]);
+                acc[t] =
+                    _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(d8, dx), acc[t]);
+                acc[t] =
+                    _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_mul_ps(dm8, dx), acc[t]);
+            }
+        }
+        for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
+    }
+};
+
+// Q6_K: per super-block f16 d[8] | int8 scales[16][8] | ql: 4 blocks x 8 groups | qh: 2 blocks
+// x 8 groups. Sub-block j (16 elements): half h = j / 8, quarter k = j % 8 / 2, groups 4 (j % 2)
+// .. + 3; low nibble of ql block 2h + (k & 1) for k < 2 (else high), bits 2k of qh block h.
+struct PackedQ6_K {
+    static constexpr quant::GgmlType kType = quant::GgmlType::kQ6_K;
+    template <int T>
+    static void run(const GemmArgs& a, int r0, int t0) {
+        const uint8_t* grp = a.w + r0 * a.w_stride;
+        const int64_t nsb = a.n_cols / 256;
+        ActQ8_K xs[T];
+        for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
+        __m256 acc[T];
+        for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+        for (int64_t sb = 0; sb < nsb; ++sb) {
+            const uint8_t* blk = grp + sb * 1680;
+            __m256i isum[T], osum[T];
+            for (int t = 0; t < T; ++t) isum[t] = osum[t] = _mm256_setzero_si256();
+            for (int j = 0; j < 16; ++j) {
+                const int h = j / 8, k = j % 8 / 2;
+                const __m256i sc = _mm256_cvtepi8_epi32(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
+                const __m256i scp = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xFFFF)),
+                                                    _mm256_slli_epi32(sc, 16));
+                const uint8_t* ql = blk + 144 + (2 * h + (k & 1)) * 256 + 128 * (j % 2);
+                const uint8_t* qh = blk + 1168 + h * 256 + 128 * (j % 2);
+                __m256i p0[T], p1[T];
+                for (int t = 0; t < T; ++t) p0[t] = p1[t] = _mm256_setzero_si256();
+                for (int g = 0; g < 4; ++g) {
+                    const __m256i l = load256(ql + 32 * g);
+                    const __m256i low = k < 2 ? _mm256_and_si256(l, m4)
+                                              : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+                    const __m256i high = _mm256_and_si256(
+                        _mm256_srl_epi16(load256(qh + 32 * g), _mm_cvtsi32_si128(2 * k)), m2);
+                    const __m256i u = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
+                    // Two groups x 2 x 63 x 127 fit int16: sum pairs of groups, then widen.
+                    for (int t = 0; t < T; ++t) {
+                        const int8_t* x = xs[t].qs + sb * 256 + 16 * j + 4 * g;
+                        if (g < 2) {
+                            p0[t] = group_dot16(p0[t], u, x);
+                        } else {
+                            p1[t] = group_dot16(p1[t], u, x);
+                        }
+                    }
+                }
+                for (int t = 0; t < T; ++t) {
+                    isum[t] =
+                        _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(p0[t], scp),
+                                                                   _mm256_madd_epi16(p1[t], scp)));
+                    osum[t] = _mm256_add_epi32(
+                        osum[t], _mm256_madd_epi16(scp, pair_lo(xs[t].bsums[sb * 16 + j])));
+                }
+            }
+            const __m256 d8 = fp16x8(blk);
+            for (int t = 0; t < T; ++t) {
+                // Values are stored + 32: take 32 * sum(scale * block sum) off.
+                const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(osum[t], 5));
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
+                                         _mm256_mul_ps(d8, _mm256_set1_ps(xs[t].d[sb])), acc[t]);
+            }
+        }
+        for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
+    }
+};
+
+template <typename P, int T>
+RF_ALWAYS_INLINE void packed_tail(const GemmArgs& a, int r0, int t0, int rem) {
+    if constexpr (T > 1) {
+        if (rem == T) {
+            P::template run<T>(a, r0, t0);
+        } else {
+            packed_tail<P, T - 1>(a, r0, t0, rem);
+        }
+    } else {
+        P::template run<1>(a, r0, t0);
+    }
+}
+
+// Walks groups of 8 rows (n_rows is a multiple of 8) and tiles of TMax tokens.
+template <typename P, int TMax>
+void packed_walk(const GemmArgs& a) {
+    for (int r0 = 0; r0 < a.n_rows; r0 += 8) {
+        int t0 = 0;
+        for (; t0 + TMax <= a.n_tokens; t0 += TMax) P::template run<TMax>(a, r0, t0);
+        if (t0 < a.n_tokens)
+            packed_tail<P, TMax - 1 < 1 ? 1 : TMax - 1>(a, r0, t0, a.n_tokens - t0);
+    }
+}
+
+// The table entry for packed weights: the packed kernels for few tokens; for batches each group
+// is unpacked to rows in the scratch and takes the repacked prefill path (one unpack per group
+// and token block is cheap next to the batch's dot products).
+template <typename P, int TMax, typename S, typename Direct, int DirectTokens>
+void packed_auto(const GemmArgs& a) {
+    if (a.n_tokens < kRepackMinTokens || a.scratch == nullptr) {
+        packed_walk<P, TMax>(a);
+        return;
+    }
+    const PackedFormat& f = *packed_format(P::kType);
+    uint8_t* rows = a.scratch + gemm_scratch_rows_offset(a.n_cols);
+    uint8_t* row_ptrs[8];
+    for (int r = 0; r < 8; ++r) row_ptrs[r] = rows + r * a.w_stride;
+    for (int r0 = 0; r0 < a.n_rows; r0 += 8) {
+        unpack_group(f, a.w + r0 * a.w_stride, a.n_cols, row_ptrs);
+        GemmArgs group = a;
+        group.w = rows;
+        group.y = a.y + r0;
+        group.n_rows = 8;
+        gemm_auto<S, Direct, DirectTokens>(group);
+    }
+}
+
+}  // namespace rf::cpu::RF_X86_NS
