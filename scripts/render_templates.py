@@ -320,7 +320,7 @@ cont' }}''', {}),
     ("global_dict", "{{ dict(a=1, b='x') }} {{ dict({'a': 1}, b=2) }} {{ dict([('k', 'v')]) }} {{ dict() }}", {}),
     ("global_raise_exception_error", "{{ raise_exception('Bad role!') }}", {}),
     ("global_raise_exception_unreached", "{% if messages[1].role == 'system' %}{{ raise_exception('no system') }}{% endif %}ok", {}),
-    ("global_strftime_now", "{{ strftime_now('%Y-%m-%d %H:%M:%S %a %A %b %B %d %j %p %y %I %%') }}|{{ strftime_now('%d %b %Y') }}", {}),
+    ("global_strftime_now", "{{ strftime_now('%Y-%m-%d %H:%M:%S %a %A %b %B %d %j %p %y %I %%') }}|{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Z %z %f %-d %e %U %w %c %x %X %G-%V %%f') }}", {}),
     ("global_joiner", "{% set sep = joiner(' | ') %}{% for v in [1, 2, 3] %}{{ sep() }}{{ v }}{% endfor %}", {}),
     ("global_overridden_by_context", "{{ range }}", {"range": "shadowed"}),
     # --- syntax and runtime errors ---

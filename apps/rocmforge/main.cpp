@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
     rf::cli::register_convert(app, ctx);
     rf::cli::register_tokenize(app, ctx);
     rf::cli::register_detokenize(app, ctx);
+    rf::cli::register_template(app, ctx);
 
     try {
         app.parse(argc, argv);

@@ -86,6 +86,37 @@ Result<Value> repeat(const Value& seq, int64_t n, size_t max_bytes) {
     return Value::list(std::move(out), seq.list().type);
 }
 
+// datetime.strftime: Python itself expands %f (microseconds: the clock has none here), %z and
+// %Z (an aware UTC time for a fixed clock, a naive local time otherwise), then calls C's.
+std::string python_strftime(const std::string& format, const std::tm& tm, bool aware_utc) {
+    std::string expanded;
+    for (size_t i = 0; i < format.size(); ++i) {
+        if (format[i] != '%' || i + 1 >= format.size()) {
+            expanded += format[i];
+            continue;
+        }
+        const char d = format[++i];
+        if (d == 'f') {
+            expanded += "000000";
+        } else if (d == 'z') {
+            expanded += aware_utc ? "+0000" : "";
+        } else if (d == 'Z') {
+            expanded += aware_utc ? "UTC" : "";
+        } else {
+            expanded += '%';
+            expanded += d;
+        }
+    }
+    std::string buffer(expanded.size() * 16 + 256, '\0');
+    // The format comes from the template by design (Python passes it to C's strftime as is).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    const size_t n = std::strftime(buffer.data(), buffer.size(), expanded.c_str(), &tm);
+#pragma GCC diagnostic pop
+    buffer.resize(n);
+    return buffer;
+}
+
 Result<int64_t> range_arg(const Value& v) {
     if (!v.is_integral()) return rf::error("'{}' object cannot be interpreted as an integer", type_name(v));
     return v.as_int();
@@ -156,6 +187,8 @@ Result<bool> contains(const Value& container, const Value& item) {
 
 Result<Value> Interpreter::eval(const Expr& e, const Scope& scope) {
     RF_RETURN_IF_ERROR(tick());
+    const NestingGuard guard(nesting_);
+    if (nesting_ > kMaxNesting) return rf::error("template nests deeper than {} levels while rendering", kMaxNesting);
     Result<Value> r = eval_inner(e, scope);
     if (!r.is_ok() && !is_located(r.message())) return Status::error(located_message(e.loc, r.message()));
     return r;
@@ -580,14 +613,7 @@ Result<Value> Interpreter::call_builtin(const CallableObj& fn, CallValues& call)
             } else {
                 localtime_r(&t, &tm);
             }
-            std::string buffer(format.size() * 16 + 256, '\0');
-            // The format comes from the template by design (Python's strftime takes it as is).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-            const size_t n = std::strftime(buffer.data(), buffer.size(), format.c_str(), &tm);
-#pragma GCC diagnostic pop
-            buffer.resize(n);
-            return Value::string(std::move(buffer));
+            return Value::string(python_strftime(format, tm, now_unix_.has_value()));
         }
         case Builtin::kJoiner: {
             RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"sep"}, "joiner"));

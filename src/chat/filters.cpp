@@ -102,7 +102,7 @@ std::optional<int64_t> parse_int(std::string_view s, int base) {
     const bool negative = text[0] == '-';
     if (text[0] == '+' || text[0] == '-') text.erase(0, 1);
     if (text.size() > 2 && text[0] == '0' && base != 10) {
-        const char p = static_cast<char>(std::tolower(text[1]));
+        const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(text[1])));
         if ((p == 'x' && (base == 16 || base == 0)) || (p == 'o' && (base == 8 || base == 0)) ||
             (p == 'b' && (base == 2 || base == 0))) {
             base = p == 'x' ? 16 : p == 'o' ? 8 : 2;

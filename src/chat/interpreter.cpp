@@ -131,6 +131,7 @@ Result<std::string> Interpreter::render(std::vector<std::pair<std::string, Value
     steps_ = 0;
     iterations_ = 0;
     call_depth_ = 0;
+    nesting_ = 0;
     const Result<Flow> flow = exec_body(program_.body, root_);
     meter_ = nullptr;
     out_ = nullptr;
@@ -184,6 +185,8 @@ Result<std::string> Interpreter::capture(const Body& body, const ScopePtr& scope
 
 Result<Interpreter::Flow> Interpreter::exec(const Stmt& s, const ScopePtr& scope) {
     RF_RETURN_IF_ERROR(tick());
+    const NestingGuard guard(nesting_);
+    if (nesting_ > kMaxNesting) return rf::error("template nests deeper than {} levels while rendering", kMaxNesting);
     auto child = [&scope] {
         auto c = std::make_shared<Scope>();
         c->parent = scope;

@@ -16,6 +16,10 @@
 
 namespace rf::chat {
 
+// Deepest recursion of statement and expression evaluation (macro calls included); keeps the
+// interpreter's stack well under 8 MiB even with sanitizers.
+inline constexpr uint32_t kMaxNesting = 1500;
+
 // Bounds on one render, so a hostile template cannot hang or exhaust memory.
 struct Limits {
     size_t max_output_bytes = 32u << 20;       // rendered text, and any one string value
@@ -78,6 +82,14 @@ private:
     using ScopePtr = std::shared_ptr<Scope>;
 
     Status tick();
+    // Counts one level of recursion in exec/eval; the guard undoes it.
+    struct NestingGuard {
+        explicit NestingGuard(uint32_t& n) : n_(++n) {}
+        ~NestingGuard() { --n_; }
+        NestingGuard(const NestingGuard&) = delete;
+        NestingGuard& operator=(const NestingGuard&) = delete;
+        uint32_t& n_;
+    };
     Status emit(std::string_view text);
 
     // statements
@@ -111,6 +123,7 @@ private:
     uint64_t steps_ = 0;
     uint64_t iterations_ = 0;
     uint32_t call_depth_ = 0;
+    uint32_t nesting_ = 0;  // statements + expressions being evaluated (bounds stack use)
     AllocationMeter* meter_ = nullptr;
 };
 

@@ -217,7 +217,7 @@ Status Lexer::lex_number(size_t& pos) {
                                                                      : 99;
         return v < base;
     };
-    const char p = static_cast<char>(std::tolower(at(start + 1)));
+    const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(at(start + 1))));
     if (at(start) == '0' && (p == 'b' || p == 'o' || p == 'x')) {
         base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
         i = start + 2;

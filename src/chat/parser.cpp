@@ -541,8 +541,11 @@ Result<ExprPtr> Parser::parse_expression(bool with_condexpr) {
 }
 
 Result<ExprPtr> Parser::parse_condexpr() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr expr1, parse_or());
     while (is_name("if")) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         const Location loc = cur().loc;
         next();
         auto node = make_expr(ExprKind::kCondExpr, loc);
@@ -553,30 +556,39 @@ Result<ExprPtr> Parser::parse_condexpr() {
         node->b = std::move(expr1);
         expr1 = std::move(node);
     }
+    depth_ -= wrapped;
     return expr1;
 }
 
 Result<ExprPtr> Parser::parse_or() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr left, parse_and());
     while (is_name("or")) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         auto node = make_expr(ExprKind::kOr, cur().loc);
         next();
         RF_ASSIGN_OR_RETURN(node->b, parse_and());
         node->a = std::move(left);
         left = std::move(node);
     }
+    depth_ -= wrapped;
     return left;
 }
 
 Result<ExprPtr> Parser::parse_and() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr left, parse_not());
     while (is_name("and")) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         auto node = make_expr(ExprKind::kAnd, cur().loc);
         next();
         RF_ASSIGN_OR_RETURN(node->b, parse_not());
         node->a = std::move(left);
         left = std::move(node);
     }
+    depth_ -= wrapped;
     return left;
 }
 
@@ -626,8 +638,11 @@ Result<ExprPtr> Parser::parse_compare() {
 }
 
 Result<ExprPtr> Parser::parse_math1() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr left, parse_concat());
     while (is_op(Op::kAdd) || is_op(Op::kSub)) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         auto node = make_expr(ExprKind::kBinary, cur().loc);
         node->bin_op = is_op(Op::kAdd) ? BinOp::kAdd : BinOp::kSub;
         next();
@@ -635,6 +650,7 @@ Result<ExprPtr> Parser::parse_math1() {
         node->a = std::move(left);
         left = std::move(node);
     }
+    depth_ -= wrapped;
     return left;
 }
 
@@ -652,8 +668,11 @@ Result<ExprPtr> Parser::parse_concat() {
 }
 
 Result<ExprPtr> Parser::parse_math2() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr left, parse_pow());
     while (is_op(Op::kMul) || is_op(Op::kDiv) || is_op(Op::kFloorDiv) || is_op(Op::kMod)) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         auto node = make_expr(ExprKind::kBinary, cur().loc);
         node->bin_op = is_op(Op::kMul) ? BinOp::kMul : is_op(Op::kDiv) ? BinOp::kDiv
                      : is_op(Op::kFloorDiv) ? BinOp::kFloorDiv : BinOp::kMod;
@@ -662,12 +681,16 @@ Result<ExprPtr> Parser::parse_math2() {
         node->a = std::move(left);
         left = std::move(node);
     }
+    depth_ -= wrapped;
     return left;
 }
 
 Result<ExprPtr> Parser::parse_pow() {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     RF_ASSIGN_OR_RETURN(ExprPtr left, parse_unary(true));
     while (is_op(Op::kPow)) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         auto node = make_expr(ExprKind::kBinary, cur().loc);
         node->bin_op = BinOp::kPow;
         next();
@@ -675,6 +698,7 @@ Result<ExprPtr> Parser::parse_pow() {
         node->a = std::move(left);
         left = std::move(node);
     }
+    depth_ -= wrapped;
     return left;
 }
 
@@ -806,19 +830,30 @@ Result<ExprPtr> Parser::parse_dict() {
 }
 
 Result<ExprPtr> Parser::parse_postfix(ExprPtr node) {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     while (true) {
+        if (is_op(Op::kDot) || is_op(Op::kLBracket) || is_op(Op::kLParen)) {
+            RF_RETURN_IF_ERROR(enter());
+            ++wrapped;
+        }
         if (is_op(Op::kDot) || is_op(Op::kLBracket)) {
             RF_ASSIGN_OR_RETURN(node, parse_subscript(std::move(node)));
         } else if (is_op(Op::kLParen)) {
             RF_ASSIGN_OR_RETURN(node, parse_call(std::move(node)));
         } else {
+            depth_ -= wrapped;
             return node;
         }
     }
 }
 
 Result<ExprPtr> Parser::parse_filter_expr(ExprPtr node) {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     while (true) {
+        if (is_op(Op::kPipe) || is_name("is") || is_op(Op::kLParen)) {
+            RF_RETURN_IF_ERROR(enter());
+            ++wrapped;
+        }
         if (is_op(Op::kPipe)) {
             RF_ASSIGN_OR_RETURN(node, parse_filter(std::move(node), false));
         } else if (is_name("is")) {
@@ -826,6 +861,7 @@ Result<ExprPtr> Parser::parse_filter_expr(ExprPtr node) {
         } else if (is_op(Op::kLParen)) {
             RF_ASSIGN_OR_RETURN(node, parse_call(std::move(node)));
         } else {
+            depth_ -= wrapped;
             return node;
         }
     }
@@ -937,7 +973,10 @@ Status Parser::parse_call_args(CallArgs& call) {
 }
 
 Result<ExprPtr> Parser::parse_filter(ExprPtr node, bool start_inline) {
+    int wrapped = 0;  // chain links: each nests the tree one level deeper
     while (is_op(Op::kPipe) || start_inline) {
+        RF_RETURN_IF_ERROR(enter());
+        ++wrapped;
         if (!start_inline) next();
         start_inline = false;
         const Token name_token = cur();
@@ -952,6 +991,7 @@ Result<ExprPtr> Parser::parse_filter(ExprPtr node, bool start_inline) {
         out->a = std::move(node);
         node = std::move(out);
     }
+    depth_ -= wrapped;
     return node;
 }
 

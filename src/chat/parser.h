@@ -9,9 +9,10 @@
 
 namespace rf::chat {
 
-// Deepest nesting of expressions or blocks accepted; jinja2 itself stops near here (Python's
-// recursion limit), and it keeps our recursive evaluator's stack small.
-inline constexpr int kMaxParseDepth = 100;
+// Deepest nesting of expressions or blocks accepted, counting every level of the tree (a chain
+// `a + b + c` or `x|f|g` nests one level per link). jinja2 itself stops near here (Python's
+// recursion limit); it bounds the stack of parsing, evaluation and destruction of the tree.
+inline constexpr int kMaxParseDepth = 250;
 
 // Parses a whole template. Errors carry "line L, column C: ..." and jinja2's wording where it
 // has one ("Encountered unknown tag 'x'.", "No filter named 'x'.", ...).

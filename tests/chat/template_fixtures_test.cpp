@@ -2,6 +2,7 @@
 // settings) on the committed conversations; references come from scripts/render_templates.py.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -15,8 +16,15 @@ namespace fs = std::filesystem;
 using testing::read_file;
 using testing::read_json;
 
-const fs::path kTemplates = fs::path(RF_SHARED_TESTDATA) / "templates";
-const fs::path kFixtures = fs::path(RF_FIXTURES_DIR) / "templates";
+// RF_CHAT_TEMPLATES / RF_CHAT_FIXTURES point the test at another template set and its
+// renderings (made with scripts/render_templates.py --templates ... --fixtures ...).
+fs::path env_or(const char* name, const fs::path& fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? fs::path(v) : fallback;
+}
+
+const fs::path kTemplates = env_or("RF_CHAT_TEMPLATES", fs::path(RF_SHARED_TESTDATA) / "templates");
+const fs::path kFixtures = env_or("RF_CHAT_FIXTURES", fs::path(RF_FIXTURES_DIR) / "templates");
 
 std::vector<std::string> expected_files() {
     std::vector<std::string> names;
