@@ -49,7 +49,7 @@ struct Value {
     static Value i32(int32_t v) { return {ValueType::kInt32, int64_t{v}}; }
     static Value u64(uint64_t v) { return {ValueType::kUint64, v}; }
     static Value i64(int64_t v) { return {ValueType::kInt64, v}; }
-    static Value f32(float v) { return {ValueType::kFloat32, double{v}}; }
+    static Value f32(float v) { return {ValueType::kFloat32, static_cast<double>(v)}; }
     static Value f64(double v) { return {ValueType::kFloat64, v}; }
     static Value boolean(bool v) { return {ValueType::kBool, v}; }
     static Value string(std::string v) { return {ValueType::kString, std::move(v)}; }
@@ -76,5 +76,9 @@ struct Value {
     // Human-readable rendering for `inspect` (arrays abbreviated after `max_items`).
     std::string to_display_string(size_t max_items = 8) const;
 };
+
+// Deep equality: same declared type (integer width included) and payload.
+bool operator==(const Array& a, const Array& b);
+bool operator==(const Value& a, const Value& b);
 
 }  // namespace rf::gguf
