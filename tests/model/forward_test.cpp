@@ -62,7 +62,7 @@ void expect_matches_reference(const TinyConfig& cfg, int n_tokens, double rel_to
     for (int t = 0; t < n_tokens; ++t) {
         for (int v = 0; v < cfg.n_vocab; ++v) {
             const double r = ref[static_cast<size_t>(t)][static_cast<size_t>(v)];
-            const double got = (*logits)[static_cast<size_t>(t * cfg.n_vocab + v)];
+            const double got = static_cast<double>((*logits)[static_cast<size_t>(t * cfg.n_vocab + v)]);
             max_ref = std::max(max_ref, std::fabs(r));
             max_err = std::max(max_err, std::fabs(r - got));
         }

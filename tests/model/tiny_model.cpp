@@ -246,7 +246,7 @@ std::vector<std::vector<double>> reference_logits(const TinyModel& m,
     for (size_t pos = 0; pos < tokens.size(); ++pos) {
         Vec x(E);
         const auto& embd = W.at("token_embd.weight");
-        for (size_t i = 0; i < E; ++i) x[i] = embd[static_cast<size_t>(tokens[pos]) * E + i];
+        for (size_t i = 0; i < E; ++i) x[i] = static_cast<double>(embd[static_cast<size_t>(tokens[pos]) * E + i]);
         for (int il = 0; il < c.n_layer; ++il) {
             Vec xn = x;
             rms_norm(xn, W.at(blk(il, "attn_norm.weight")), 0, E, static_cast<double>(c.rms_eps));
@@ -259,11 +259,11 @@ std::vector<std::vector<double>> reference_logits(const TinyModel& m,
                 for (size_t i = 0; i < v.size(); ++i) v[i] += static_cast<double>(W.at(blk(il, "attn_v.bias"))[i]);
             }
             for (size_t h = 0; h < nh; ++h) {
-                if (c.qk_norm) rms_norm(q, W.at(blk(il, "attn_q_norm.weight")), h * hd, hd, c.rms_eps);
+                if (c.qk_norm) rms_norm(q, W.at(blk(il, "attn_q_norm.weight")), h * hd, hd, static_cast<double>(c.rms_eps));
                 rope_head(m, q.data() + h * hd, static_cast<int>(pos));
             }
             for (size_t h = 0; h < nkv; ++h) {
-                if (c.qk_norm) rms_norm(k, W.at(blk(il, "attn_k_norm.weight")), h * hd, hd, c.rms_eps);
+                if (c.qk_norm) rms_norm(k, W.at(blk(il, "attn_k_norm.weight")), h * hd, hd, static_cast<double>(c.rms_eps));
                 rope_head(m, k.data() + h * hd, static_cast<int>(pos));
             }
             kcache[static_cast<size_t>(il)].push_back(k);
@@ -288,13 +288,13 @@ std::vector<std::vector<double>> reference_logits(const TinyModel& m,
             Vec o = matvec(W.at(blk(il, "attn_output.weight")), attn, E);
             for (size_t i = 0; i < E; ++i) x[i] += o[i];
             xn = x;
-            rms_norm(xn, W.at(blk(il, "ffn_norm.weight")), 0, E, c.rms_eps);
+            rms_norm(xn, W.at(blk(il, "ffn_norm.weight")), 0, E, static_cast<double>(c.rms_eps));
             Vec f = c.n_expert > 0 ? moe_ffn(m, il, xn)
                                    : swiglu_ffn(m, blk(il, "ffn_gate.weight"), blk(il, "ffn_up.weight"),
                                                 blk(il, "ffn_down.weight"), xn, static_cast<size_t>(c.n_ff), 0);
             for (size_t i = 0; i < E; ++i) x[i] += f[i];
         }
-        rms_norm(x, W.at("output_norm.weight"), 0, E, c.rms_eps);
+        rms_norm(x, W.at("output_norm.weight"), 0, E, static_cast<double>(c.rms_eps));
         const auto& out = c.tied_embeddings ? W.at("token_embd.weight") : W.at("output.weight");
         result.push_back(matvec(out, x, static_cast<size_t>(c.n_vocab)));
     }

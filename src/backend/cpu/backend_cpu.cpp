@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/ops_basic.h"
@@ -47,7 +48,9 @@ void CpuBackend::for_rows(int64_t n_rows, int64_t row_width, Fn&& fn) {
         fn(int64_t{0}, n_rows);
         return;
     }
-    pool_.parallel_for(n_rows, 1, [&](int64_t begin, int64_t end, int) { fn(begin, end); });
+    auto body = [&](int64_t begin, int64_t end, int) { fn(begin, end); };
+    // std::ref keeps std::function from allocating a copy of the closure on every call.
+    pool_.parallel_for(n_rows, 1, std::ref(body));
 }
 
 Result<engine::Tensor> CpuBackend::upload_weight(const engine::WeightSource& src) {

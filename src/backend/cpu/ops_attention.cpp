@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include "core/check.h"
+#include "core/cpu_features.h"
 #include "core/half.h"
+#include "core/platform.h"
 
 namespace rf::cpu {
 namespace {
@@ -60,18 +63,6 @@ void store_row(const PagedKv& kv, void* pool, int32_t slot, int32_t head, int32_
     for (int32_t i = 0; i < head_dim; ++i) dst[i] = float_to_fp16(std::clamp(src[i], -65504.0f, 65504.0f));
 }
 
-float dot(const float* a, const float* b, int32_t n) {
-    float lanes[8] = {};
-    int32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int j = 0; j < 8; ++j) lanes[j] += a[i + j] * b[i + j];
-    }
-    float sum = 0.0f;
-    for (; i < n; ++i) sum += a[i] * b[i];
-    for (int j = 0; j < 8; ++j) sum += lanes[j];
-    return sum;
-}
-
 // Splits the batch into tiles of consecutive tokens of one sequence.
 void make_tiles(const engine::BatchInfo& batch, std::vector<int32_t>& begin) {
     begin.clear();
@@ -90,21 +81,35 @@ struct ItemShape {
     int32_t h_begin, h_end;  // query heads handled
 };
 
-// Online-softmax attention of one item; `buf` holds the per-thread scratch.
-void attend_item(const PagedKv& kv, const engine::AttentionParams& p, const engine::BatchInfo& batch,
-                 const ItemShape& it, const float* q, size_t q_stride, float* out,
-                 size_t out_stride, float* buf) {
+// Scores of one query row against a transposed key block: s[j] = q . k_j for j < bs.
+// Vectorised across keys (no horizontal sums): kt is [dk][bs].
+RF_ALWAYS_INLINE void block_scores(const float* q, const float* kt, int32_t dk, int32_t bs, float* s) {
+    for (int32_t j = 0; j < bs; ++j) s[j] = 0.0f;
+    for (int32_t i = 0; i < dk; ++i) {
+        const float qi = q[i];
+        const float* krow = kt + i * bs;
+        for (int32_t j = 0; j < bs; ++j) s[j] += qi * krow[j];
+    }
+}
+
+// Online-softmax attention of one item; `buf` holds the per-thread scratch. Always inlined into
+// the per-ISA entry points below, so the same source is compiled for each instruction set.
+RF_ALWAYS_INLINE void attend_item_impl(const PagedKv& kv, const engine::AttentionParams& p,
+                                       const engine::BatchInfo& batch, const ItemShape& it,
+                                       const float* q, size_t q_stride, float* out,
+                                       size_t out_stride, float* buf) {
     const int32_t bs = kv.block_size;
     const int32_t dk = p.head_dim_k;
     const int32_t dv = p.head_dim_v;
     const int32_t n_h = it.h_end - it.h_begin;
     const int32_t nq = (it.t_end - it.t_begin) * n_h;
-    float* kf = buf;                                     // [bs][dk]
-    float* vf = kf + bs * dk;                            // [bs][dv]
-    float* scores = vf + bs * dv;                        // [bs]
-    float* m = scores + bs;                              // [nq] running max
-    float* l = m + nq;                                   // [nq] running sum
-    float* acc = l + nq;                                 // [nq][dv]
+    float* kf = buf;                 // [bs][dk] keys as stored
+    float* kt = kf + bs * dk;        // [dk][bs] keys transposed
+    float* vf = kt + bs * dk;        // [bs][dv]
+    float* scores = vf + bs * dv;    // [bs]
+    float* m = scores + bs;          // [nq] running max
+    float* l = m + nq;               // [nq] running sum
+    float* acc = l + nq;             // [nq][dv]
     std::fill(m, m + nq, -std::numeric_limits<float>::infinity());
     std::fill(l, l + nq, 0.0f);
     std::fill(acc, acc + static_cast<size_t>(nq) * static_cast<size_t>(dv), 0.0f);
@@ -120,15 +125,19 @@ void attend_item(const PagedKv& kv, const engine::AttentionParams& p, const engi
         const int32_t n_valid = std::min(bs, n_kv - base);
         load_rows(kv, kv.k, block, it.g, dk, n_valid, kf);
         load_rows(kv, kv.v, block, it.g, dv, n_valid, vf);
+        for (int32_t i = 0; i < dk; ++i) {
+            for (int32_t j = 0; j < bs; ++j) kt[i * bs + j] = j < n_valid ? kf[j * dk + i] : 0.0f;
+        }
         for (int32_t t = it.t_begin; t < it.t_end; ++t) {
             const int32_t visible = std::min(n_valid, batch.positions[static_cast<size_t>(t)] - base + 1);
             if (visible <= 0) continue;
             for (int32_t h = it.h_begin; h < it.h_end; ++h) {
                 const int32_t r = (t - it.t_begin) * n_h + (h - it.h_begin);
                 const float* qr = q + static_cast<size_t>(t) * q_stride + static_cast<size_t>(h) * static_cast<size_t>(dk);
+                block_scores(qr, kt, dk, bs, scores);
                 float mx = m[r];
                 for (int32_t j = 0; j < visible; ++j) {
-                    scores[j] = dot(qr, kf + j * dk, dk) * p.scale;
+                    scores[j] *= p.scale;
                     mx = std::max(mx, scores[j]);
                 }
                 float* a = acc + static_cast<size_t>(r) * static_cast<size_t>(dv);
@@ -159,6 +168,33 @@ void attend_item(const PagedKv& kv, const engine::AttentionParams& p, const engi
     }
 }
 
+using AttendFn = void (*)(const PagedKv&, const engine::AttentionParams&, const engine::BatchInfo&,
+                          const ItemShape&, const float*, size_t, float*, size_t, float*);
+
+void attend_item_generic(const PagedKv& kv, const engine::AttentionParams& p,
+                         const engine::BatchInfo& batch, const ItemShape& it, const float* q,
+                         size_t q_stride, float* out, size_t out_stride, float* buf) {
+    attend_item_impl(kv, p, batch, it, q, q_stride, out, out_stride, buf);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// The same loops compiled for AVX2 + FMA (8-wide), picked at run time.
+[[gnu::target("avx2,fma")]] void attend_item_avx2(const PagedKv& kv, const engine::AttentionParams& p,
+                                                  const engine::BatchInfo& batch, const ItemShape& it,
+                                                  const float* q, size_t q_stride, float* out,
+                                                  size_t out_stride, float* buf) {
+    attend_item_impl(kv, p, batch, it, q, q_stride, out, out_stride, buf);
+}
+#endif
+
+AttendFn pick_attend() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const CpuFeatures& f = cpu_features();
+    if (f.avx2 && f.fma) return attend_item_avx2;
+#endif
+    return attend_item_generic;
+}
+
 }  // namespace
 
 void store_kv_rows(const PagedKv& kv, const engine::BatchInfo& batch, const float* k,
@@ -187,14 +223,15 @@ void paged_attention(const PagedKv& kv, const engine::AttentionParams& p,
         splits *= 2;
     }
     const int32_t heads_per_item = group / splits;
-    const size_t need = static_cast<size_t>(kv.block_size) * static_cast<size_t>(p.head_dim_k + p.head_dim_v + 1) +
+    const size_t need = static_cast<size_t>(kv.block_size) * static_cast<size_t>(2 * p.head_dim_k + p.head_dim_v + 1) +
                         static_cast<size_t>(kTileTokens * heads_per_item) * static_cast<size_t>(p.head_dim_v + 2);
     scratch.per_thread.resize(static_cast<size_t>(pool.size()));
     for (auto& b : scratch.per_thread) {
         if (b.size() < need) b.resize(need);
     }
     const int64_t n_items = int64_t{n_tiles} * p.n_head_kv * splits;
-    pool.parallel_for(n_items, 1, [&](int64_t begin, int64_t end, int thread) {
+    static const AttendFn attend_item = pick_attend();
+    auto body = [&](int64_t begin, int64_t end, int thread) {
         float* buf = scratch.per_thread[static_cast<size_t>(thread)].data();
         for (int64_t i = begin; i < end; ++i) {
             const int32_t tile = static_cast<int32_t>(i / (p.n_head_kv * splits));
@@ -207,7 +244,8 @@ void paged_attention(const PagedKv& kv, const engine::AttentionParams& p,
             it.h_end = it.h_begin + heads_per_item;
             attend_item(kv, p, batch, it, q, q_stride, out, out_stride, buf);
         }
-    });
+    };
+    pool.parallel_for(n_items, 1, std::ref(body));  // by reference: no closure allocation
 }
 
 }  // namespace rf::cpu

@@ -59,7 +59,7 @@ TEST(OpsBasic, AddAndSwiglu) {
     swiglu_vec(a.data(), b.data(), sw.data(), n);
     for (size_t i = 0; i < static_cast<size_t>(n); ++i) {
         EXPECT_FLOAT_EQ(sum[i], a[i] + b[i]);
-        const double g = a[i];
+        const double g = static_cast<double>(a[i]);
         const double ref = g / (1.0 + std::exp(-g)) * static_cast<double>(b[i]);
         EXPECT_NEAR(sw[i], ref, 1e-5 * (1.0 + std::fabs(ref)));
     }
