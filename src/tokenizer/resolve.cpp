@@ -50,7 +50,11 @@ Result<VocabType> vocab_type_of(const std::string& model) {
     if (model == "llama") return VocabType::kSpm;
     if (model == "gpt2") return VocabType::kBpe;
     if (model == "bert") {
-        return error("tokenizer model 'bert' (WordPiece) is not supported");
+#ifdef RF_TOKENIZER_HAVE_ICU
+        return VocabType::kWpm;
+#else
+        return error("tokenizer model 'bert' (WordPiece) needs ICU, absent from this build");
+#endif
     }
     if (model == "no_vocab" || model == "none") return error("the model file has no vocabulary");
     return error("tokenizer model '{}' is not supported (expected 'llama' or 'gpt2')", model);
@@ -101,6 +105,9 @@ Status resolve_special_ids(State& s, const SpecialIds& file) {
     }
     if (s.add_eos && s.eos == kNoToken) {
         return error("tokenizer.ggml.add_eos_token is true but there is no EOS token id");
+    }
+    if (s.type == VocabType::kWpm && s.add_sep && s.sep == kNoToken) {
+        return error("tokenizer.ggml.add_sep_token is true but there is no separator token id");
     }
     return Status::ok();
 }
@@ -206,6 +213,17 @@ Status apply_family_defaults(State& s, const Vocab& vocab, PreTokenizerConfig* c
         s.add_bos = true;
         return Status::ok();
     }
+    if (s.type == VocabType::kWpm) {
+        s.bos = 101;  // [CLS]
+        s.unk = 100;
+        s.sep = 102;
+        s.pad = 0;
+        s.mask = 103;
+        s.add_bos = true;
+        s.add_sep = true;
+        s.clean_spaces = true;
+        return Status::ok();
+    }
     RF_ASSIGN_OR_RETURN(*config, pre_tokenizer_config(vocab.pre));
     s.pre = config->name;
     s.bos = config->clear_bos ? kNoToken : 11;
@@ -288,6 +306,8 @@ Result<std::unique_ptr<State>> resolve_vocab(Vocab vocab) {
     if (vocab.add_bos) s->add_bos = *vocab.add_bos;
     if (vocab.add_eos) s->add_eos = *vocab.add_eos;
     if (vocab.add_sep) s->add_sep = *vocab.add_sep;
+    if (vocab.lowercase) s->wpm_lowercase = *vocab.lowercase;
+    s->wpm_strip_accents = vocab.strip_accents.value_or(s->wpm_lowercase);
 
     const size_t n = vocab.tokens.size();
     s->tokens = std::move(vocab.tokens);
@@ -297,7 +317,10 @@ Result<std::unique_ptr<State>> resolve_vocab(Vocab vocab) {
         s->attrs[i] = attr_from_type(static_cast<TokenType>(vocab.types[i]));
     }
     s->token_to_id.reserve(n);
-    for (size_t i = 0; i < n; ++i) s->token_to_id.emplace(s->tokens[i], static_cast<int32_t>(i));
+    for (size_t i = 0; i < n; ++i) {
+        s->token_to_id.emplace(s->tokens[i], static_cast<int32_t>(i));
+        s->max_token_bytes = std::max(s->max_token_bytes, s->tokens[i].size());
+    }
 
     RF_RETURN_IF_ERROR(resolve_special_ids(*s, vocab.special));
     resolve_eog(*s);

@@ -84,7 +84,16 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     s.special.partition(text, parse_special, fragments);
     if (add_special && s.add_bos) out.push_back(s.bos);
 
-    if (s.type == VocabType::kSpm) {
+    if (s.type == VocabType::kWpm) {
+        for (const Fragment& fragment : fragments) {
+            if (fragment.is_text()) {
+                wpm_encode(s, text.substr(fragment.offset, fragment.length), out);
+            } else {
+                out.push_back(fragment.token);
+            }
+        }
+        if (add_special && s.add_sep) out.push_back(s.sep);
+    } else if (s.type == VocabType::kSpm) {
         bool after_special = true;  // the space prefix goes before the first text and after
                                     // every special token
         std::string escaped;

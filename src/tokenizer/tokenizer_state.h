@@ -44,6 +44,8 @@ struct Tokenizer::State {
     bool add_bos = false, add_eos = false, add_sep = false;
     bool add_space_prefix = false, remove_extra_whitespaces = false;
     bool clean_spaces = false;
+    bool wpm_lowercase = true, wpm_strip_accents = true;  // WordPiece normalizer
+    size_t max_token_bytes = 0;
 
     // SPM byte fallback: byte -> "<0xNN>" token (or the 1-byte token), kNoToken if none.
     std::array<int32_t, 256> byte_tokens{};
@@ -70,6 +72,9 @@ Result<std::unique_ptr<Tokenizer::State>> resolve_vocab(Vocab vocab);
 
 // SentencePiece-style encoding of one text fragment (already space-prefixed and escaped).
 void spm_encode(const Tokenizer::State& state, std::string_view text, std::vector<int32_t>& out);
+
+// WordPiece encoding of one text fragment.
+void wpm_encode(const Tokenizer::State& state, std::string_view text, std::vector<int32_t>& out);
 
 // The piece of a token as llama.cpp's token_to_piece computes it (render special = true).
 std::string compute_piece(const Tokenizer::State& state, int32_t id);

@@ -50,6 +50,19 @@ void append_utf8(std::string& out, uint32_t cpt) {
     }
 }
 
+uint32_t next_code_point(std::string_view s, size_t& pos) {
+    const int n = utf8_sequence_length(s.substr(pos));
+    if (n <= 0) {
+        ++pos;
+        return kReplacementChar;
+    }
+    static constexpr uint8_t kLeadMask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
+    uint32_t cpt = static_cast<uint8_t>(s[pos]) & kLeadMask[n];
+    for (int i = 1; i < n; ++i) cpt = (cpt << 6) | (static_cast<uint8_t>(s[pos + i]) & 0x3F);
+    pos += static_cast<size_t>(n);
+    return cpt;
+}
+
 std::string sanitize_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());

@@ -26,6 +26,10 @@ int utf8_sequence_length(std::string_view s);
 
 void append_utf8(std::string& out, uint32_t cpt);
 
+// The code point at `pos` (advancing it); a byte that starts no valid character gives
+// U+FFFD and advances by one.
+uint32_t next_code_point(std::string_view s, size_t& pos);
+
 // Valid UTF-8 out: each byte that starts no valid sequence (a cut-off tail included)
 // becomes U+FFFD.
 std::string sanitize_utf8(std::string_view s);

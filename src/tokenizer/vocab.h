@@ -66,6 +66,7 @@ struct Vocab {
     SpecialIds special;
     std::optional<bool> add_bos, add_eos, add_sep;
     std::optional<bool> add_space_prefix, remove_extra_whitespaces;
+    std::optional<bool> lowercase, strip_accents;  // WordPiece normalizer
 };
 
 // Structural checks on untrusted data: sizes agree, tokens unique, merges well formed.

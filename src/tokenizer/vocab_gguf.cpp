@@ -138,6 +138,9 @@ Status read_flags(const GgufFile& file, Vocab& vocab) {
     RF_ASSIGN_OR_RETURN(vocab.add_space_prefix, file.get_bool_opt(keys::kTokenizerAddSpacePrefix));
     RF_ASSIGN_OR_RETURN(vocab.remove_extra_whitespaces,
                         file.get_bool_opt(keys::kTokenizerRemoveExtraWhitespaces));
+    RF_ASSIGN_OR_RETURN(vocab.lowercase, file.get_bool_opt("tokenizer.ggml.normalizer.lowercase"));
+    RF_ASSIGN_OR_RETURN(vocab.strip_accents,
+                        file.get_bool_opt("tokenizer.ggml.normalizer.strip_accents"));
     return Status::ok();
 }
 

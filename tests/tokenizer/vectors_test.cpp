@@ -72,6 +72,7 @@ TEST(TokenizerVectors, DecodeRoundTripsAndStreams) {
         ASSERT_TRUE(gguf.is_ok()) << gguf.message();
         auto tokenizer = Tokenizer::from_gguf(*gguf);
         ASSERT_TRUE(tokenizer.is_ok()) << tokenizer.message();
+        if (tokenizer->type() == VocabType::kWpm) continue;  // WordPiece normalizes: lossy
         for (const auto& c : file.cases) {
             const std::vector<int32_t> ids = tokenizer->encode(c.text, false, false);
             EXPECT_EQ(tokenizer->decode(ids), c.text) << "text: '" << printable(c.text) << "'";
