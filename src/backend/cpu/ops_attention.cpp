@@ -10,6 +10,7 @@
 #include <functional>
 #include <limits>
 
+#include "backend/cpu/ops_math.h"
 #include "core/check.h"
 #include "core/cpu_features.h"
 #include "core/half.h"
@@ -141,13 +142,13 @@ RF_ALWAYS_INLINE void attend_item_impl(const PagedKv& kv, const engine::Attentio
                     mx = std::max(mx, scores[j]);
                 }
                 float* a = acc + static_cast<size_t>(r) * static_cast<size_t>(dv);
-                const float corr = std::exp(m[r] - mx);  // 0 on the first block (m = -inf)
+                const float corr = fast_exp(m[r] - mx);  // ~0 on the first block (m = -inf)
                 if (corr != 1.0f) {
                     for (int32_t d = 0; d < dv; ++d) a[d] *= corr;
                 }
                 float sum = l[r] * corr;
                 for (int32_t j = 0; j < visible; ++j) {
-                    const float w = std::exp(scores[j] - mx);
+                    const float w = fast_exp(scores[j] - mx);
                     sum += w;
                     const float* vr = vf + j * dv;
                     for (int32_t d = 0; d < dv; ++d) a[d] += w * vr[d];

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/cpu/ops_math.h"
+#include "core/cpu_features.h"
 #include "quant/reference.h"
 
 namespace rf::cpu {
@@ -32,11 +34,39 @@ void add_vec(const float* a, const float* b, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void swiglu_vec(const float* gate, const float* up, float* out, int64_t n) {
+namespace {
+
+RF_ALWAYS_INLINE void swiglu_impl(const float* gate, const float* up, float* out, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
         const float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+        out[i] = g / (1.0f + fast_exp(-g)) * up[i];
     }
+}
+
+void swiglu_generic(const float* gate, const float* up, float* out, int64_t n) {
+    swiglu_impl(gate, up, out, n);
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+[[gnu::target("avx2,fma")]] void swiglu_avx2(const float* gate, const float* up, float* out, int64_t n) {
+    swiglu_impl(gate, up, out, n);
+}
+#endif
+
+using SwigluFn = void (*)(const float*, const float*, float*, int64_t);
+SwigluFn pick_swiglu() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    const CpuFeatures& f = cpu_features();
+    if (f.avx2 && f.fma) return swiglu_avx2;
+#endif
+    return swiglu_generic;
+}
+
+}  // namespace
+
+void swiglu_vec(const float* gate, const float* up, float* out, int64_t n) {
+    static const SwigluFn fn = pick_swiglu();
+    fn(gate, up, out, n);
 }
 
 void dequantize_row_to_float(quant::GgmlType type, const void* row, int64_t width, float* out) {

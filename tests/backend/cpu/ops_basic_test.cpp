@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "backend/cpu/ops_basic.h"
+#include "backend/cpu/ops_math.h"
 #include "core/half.h"
 
 namespace rf::cpu {
@@ -63,6 +65,17 @@ TEST(OpsBasic, AddAndSwiglu) {
         const double ref = g / (1.0 + std::exp(-g)) * static_cast<double>(b[i]);
         EXPECT_NEAR(sw[i], ref, 1e-5 * (1.0 + std::fabs(ref)));
     }
+}
+
+TEST(OpsBasic, FastExpAccuracy) {
+    for (double x = -87.0; x <= 88.0; x += 0.013) {
+        const double ref = std::exp(x);
+        EXPECT_NEAR(static_cast<double>(fast_exp(static_cast<float>(x))), std::exp(static_cast<double>(static_cast<float>(x))),
+                    5e-7 * ref) << x;
+    }
+    EXPECT_GT(fast_exp(-1e30f), 0.0f);
+    EXPECT_TRUE(std::isfinite(fast_exp(1e30f)));
+    EXPECT_LT(fast_exp(-std::numeric_limits<float>::infinity()), 1e-37f);
 }
 
 TEST(OpsBasic, DequantizeRowF16AndF32) {
