@@ -28,3 +28,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    hipcc libamdhip64-dev rocm-device-libs              # HIP compile check of the GPU backend

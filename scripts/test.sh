@@ -18,6 +18,9 @@ cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan -j "$jobs"
 
+echo "== GPU builds (compile only)"
+scripts/gpu_build_check.sh
+
 echo "== fuzzing"
 scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 echo "== all tests passed"
