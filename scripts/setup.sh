@@ -12,6 +12,7 @@ packages=(
     libcpp-httplib-dev                                  # HTTP/1.1 server
     libgtest-dev libgmock-dev libbenchmark-dev          # tests and micro-benchmarks
     python3 python3-jinja2                              # reference renderings of chat templates
+    hipcc libamdhip64-dev rocm-device-libs              # HIP compile check of the GPU backend
 )
 
 missing=()
@@ -28,4 +29,3 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    hipcc libamdhip64-dev rocm-device-libs              # HIP compile check of the GPU backend
