@@ -292,8 +292,8 @@ void matmul_with(const KernelTable& table, const MatrixView& w, const float* x, 
 }
 
 const KernelTable* kernel_table(Isa isa) {
-    const CpuFeatures& f = cpu_features();
-    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    [[maybe_unused]] const CpuFeatures& f = cpu_features();
+    [[maybe_unused]] const bool avx2 = f.avx2 && f.fma && f.f16c;
     switch (isa) {
         case Isa::kGeneric:
             return &generic_kernel_table();

@@ -129,7 +129,7 @@ void expect_close(GgmlType type, const Weights& w, const std::vector<float>& x,
             for (int64_t b0 = 0; b0 < n_cols; b0 += step) {
                 double amax = 0.0, w2 = 0.0;
                 for (int64_t k = b0; k < b0 + step; ++k) {
-                    const double wk = wr[k], xk = xt[k];
+                    const double wk = static_cast<double>(wr[k]), xk = static_cast<double>(xt[k]);
                     ref += wk * xk;
                     ref_q += wk * xq[static_cast<size_t>(k)];
                     abs_sum += std::fabs(wk * xk);
@@ -141,7 +141,7 @@ void expect_close(GgmlType type, const Weights& w, const std::vector<float>& x,
             }
             const double rounding = 2e-6 * abs_sum + 1e-30;
             const double bound = 7.0 * std::sqrt(variance) + rounding;
-            const double got = y[static_cast<size_t>(t * n_rows + r)];
+            const double got = static_cast<double>(y[static_cast<size_t>(t * n_rows + r)]);
             if (!(std::fabs(got - ref) <= bound) || !(std::fabs(got - ref_q) <= rounding)) {
                 ++failures;
                 ADD_FAILURE() << what << " t=" << t << " r=" << r << " got " << got << " want "
