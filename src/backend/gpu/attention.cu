@@ -37,6 +37,9 @@ __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_
 }
 
 // partials layout: [n_tokens][n_head][n_splits][2 + head_dim_v] = {max, sum, acc...}
+// Each warp takes 32 consecutive keys of the block's split: lane j scores key j (a whole K row,
+// read 16 bytes at a time), the warp forms its softmax weights, then lanes switch to owning
+// output dimensions and accumulate the 32 V rows. Warps are merged in shared memory at the end.
 __global__ void __launch_bounds__(kThreads)
 attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restrict__ q, int32_t n_head, float scale,
                          int32_t n_splits, float* __restrict__ partials) {
@@ -49,6 +52,13 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
     const int32_t begin = split * kSplitKeys;
     const int32_t end = min(n_kv, begin + kSplitKeys);
     float* part = partials + ((static_cast<int64_t>(t) * n_head + h) * n_splits + split) * (2 + dv);
+    if (begin >= end) {  // past this token's keys (graph-sized grids): an empty partial
+        if (threadIdx.x == 0) {
+            part[0] = -FLT_MAX;
+            part[1] = 0.0f;
+        }
+        return;
+    }
 
     __shared__ float s_q[kMaxHeadDim];
     __shared__ float s_m[kWarps], s_l[kWarps];
@@ -61,22 +71,43 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
     const int32_t* table = batch.block_tables + batch.block_table_offsets[batch.token_seq[t]];
     float m = -FLT_MAX, l = 0.0f;
     float acc[kMaxPerLane] = {};
-    for (int32_t j = begin + warp; j < end; j += kWarps) {
-        const int64_t block = table[j / kv.block_size];
-        const int64_t row = j % kv.block_size;
-        const uint16_t* kr = kv.k + ((block * kv.n_head_kv + g) * kv.block_size + row) * dk;
-        float s = 0.0f;
-        for (int d = lane; d < dk; d += RF_WARP_SIZE) s += s_q[d] * h2f(kr[d]);
-        s = warp_sum(s);
-        const float m_new = fmaxf(m, s);
-        const float corr = __expf(m - m_new);
-        const float p = __expf(s - m_new);
-        l = l * corr + p;
-        const uint16_t* vr = kv.v + ((block * kv.n_head_kv + g) * kv.block_size + row) * dv;
+    for (int32_t base = begin + warp * RF_WARP_SIZE; base < end; base += kWarps * RF_WARP_SIZE) {
+        // Scores: lane j <- key base + j.
+        const int32_t j = base + lane;
+        float s = -FLT_MAX;
+        if (j < end) {
+            const int64_t block = table[j / kv.block_size];
+            const uint16_t* kr = kv.k + ((block * kv.n_head_kv + g) * kv.block_size + j % kv.block_size) * dk;
+            float dot = 0.0f;
+            for (int d = 0; d < dk; d += 8) {
+                const int4 packed = *reinterpret_cast<const int4*>(kr + d);
+                const __half2* k2 = reinterpret_cast<const __half2*>(&packed);
 #pragma unroll
-        for (int i = 0; i < kMaxPerLane; ++i) {
-            const int d = lane + i * RF_WARP_SIZE;
-            if (d < dv) acc[i] = acc[i] * corr + p * h2f(vr[d]);
+                for (int i = 0; i < 4; ++i) {
+                    const float2 kf = __half22float2(k2[i]);
+                    dot += s_q[d + 2 * i] * kf.x + s_q[d + 2 * i + 1] * kf.y;
+                }
+            }
+            s = dot;
+        }
+        const float m_new = fmaxf(m, warp_max(s));
+        const float p = j < end ? __expf(s - m_new) : 0.0f;
+        const float corr = __expf(m - m_new);
+        l = l * corr + warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < kMaxPerLane; ++i) acc[i] *= corr;
+        // Values: lanes own dimensions lane + 32 i; walk the warp's keys.
+        const int32_t n_keys = min(RF_WARP_SIZE, end - base);
+        for (int32_t k = 0; k < n_keys; ++k) {
+            const float pk = shfl(p, k);
+            const int32_t key = base + k;
+            const int64_t block = table[key / kv.block_size];
+            const uint16_t* vr = kv.v + ((block * kv.n_head_kv + g) * kv.block_size + key % kv.block_size) * dv;
+#pragma unroll
+            for (int i = 0; i < kMaxPerLane; ++i) {
+                const int d = lane + i * RF_WARP_SIZE;
+                if (d < dv) acc[i] += pk * h2f(vr[d]);
+            }
         }
         m = m_new;
     }

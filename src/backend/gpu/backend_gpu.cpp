@@ -272,7 +272,10 @@ Tensor GpuBackend::alloc_activation(int64_t ne0, int64_t ne1) {
 
 Status GpuBackend::alloc_kv(const engine::KvLayout& layout) {
     if (layout.type != GgmlType::kF16) return error("GPU KV cache is fp16; asked for {}", quant::traits(layout.type).name);
-    if (layout.head_dim_k > 256 || layout.head_dim_v > 256) return error("GPU attention supports head_dim <= 256");
+    if (layout.head_dim_k > 256 || layout.head_dim_v > 256 || layout.head_dim_k % 8 != 0) {
+        return error("GPU attention needs head_dim_k a multiple of 8 and head dims <= 256 (got {} / {})",
+                     layout.head_dim_k, layout.head_dim_v);
+    }
     const size_t per_block_k = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_k;
     const size_t per_block_v = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_v;
     const size_t need = static_cast<size_t>(layout.n_layer) * layout.n_blocks * (per_block_k + per_block_v) * 2;

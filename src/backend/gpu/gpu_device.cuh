@@ -24,6 +24,16 @@ __device__ __forceinline__ T shfl_xor(T value, int lane_mask) {
 #endif
 }
 
+// `value` of lane `src_lane`, in every lane.
+template <typename T>
+__device__ __forceinline__ T shfl(T value, int src_lane) {
+#if defined(__HIPCC__)
+    return __shfl(value, src_lane, RF_WARP_SIZE);
+#else
+    return __shfl_sync(0xffffffffu, value, src_lane, RF_WARP_SIZE);
+#endif
+}
+
 // Sum of `value` over the warp, returned in every lane.
 template <typename T>
 __device__ __forceinline__ T warp_sum(T value) {
