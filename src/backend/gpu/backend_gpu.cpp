@@ -83,10 +83,12 @@ public:
 
     void get_rows(const Tensor& table, Tensor& out) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
     }
     void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::rms_norm(f32(x), f32(w), eps, x.ne[0], x.ne[1], f32(out), stream_);
     }
     void matmul(const Tensor& w, const Tensor& x, Tensor& y) override {
@@ -95,23 +97,28 @@ public:
     }
     void add_bias(Tensor& x, const Tensor& b) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_);
     }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
     }
     void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
     }
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
     }
     void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
         if (replaying()) return;
+        acts_valid_ = false;
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
         gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
                        attn_scratch_.get(static_cast<size_t>(need)), stream_);
@@ -120,6 +127,7 @@ public:
     void finish_step() override;
     void gather_output_rows(const Tensor& x, Tensor& out) override {
         if (replaying()) return;
+        acts_valid_ = false;
         gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
     }
     void read(const Tensor& t, std::span<float> host) override {
@@ -201,6 +209,11 @@ private:
     std::map<GraphKey, gpuGraphExec_t> graphs_;
     std::set<GraphKey> seen_;
 
+    // The last quantized activations (valid until any op writes device memory).
+    bool acts_valid_ = false;
+    const float* acts_x_ = nullptr;
+    int64_t acts_cols_ = 0;
+    int acts_tokens_ = 0;
     GrowBuffer<int8_t> act_qs_;
     GrowBuffer<float2> act_ds_;
     GrowBuffer<float> attn_scratch_;
@@ -331,6 +344,7 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
 
 void GpuBackend::set_batch(const engine::BatchInfo& batch) {
     finish_step();
+    acts_valid_ = false;
     batch_ = batch;
     max_kv_ = 0;
     for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
@@ -378,17 +392,27 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
         acts.n_cols_padded = padded_act_cols(w.n_cols);
         acts.qs = act_qs_.get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
         acts.ds = act_ds_.get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
-        if (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas()) quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
+        // Q, K and V (and gate and up) read the same activations: quantize them once.
+        const bool cached = acts_valid_ && acts_x_ == x && acts_cols_ == w.n_cols && acts_tokens_ == n_tokens;
+        if (!cached && (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas())) {
+            quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
+            acts_valid_ = true;
+            acts_x_ = x;
+            acts_cols_ = w.n_cols;
+            acts_tokens_ = n_tokens;
+        }
     }
     if (n_tokens <= kMaxMatvecTokens) {
         matvec(w, acts, x, n_tokens, y, warp_size_, stream_);
     } else {
         gemm_->run(w, x, acts, n_tokens, y, warp_size_);
     }
+    if (y == acts_x_) acts_valid_ = false;
 }
 
 void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
     if (replaying()) return;
+    acts_valid_ = false;
     RopeKernelParams p;
     p.neox = params.type == engine::RopeType::kNeox;
     p.n_rot = params.n_rot;
@@ -409,6 +433,7 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
+    acts_valid_ = false;
     const int64_t n_tokens = x.ne[1];
     const int64_t n_embd = x.ne[0];
     const DeviceMatrix& router = weight(w.gate_inp).experts[0];
@@ -470,9 +495,11 @@ void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const eng
         float* u = moe_up_.get(static_cast<size_t>(m * n_ff));
         float* dn = moe_down_.get(static_cast<size_t>(m * n_embd));
         gather_rows(f32(x), d_rows, m, n_embd, xe, stream_);
+        acts_valid_ = false;  // xe is rewritten for every expert
         run_matmul(weight(w.gate_exps).experts[static_cast<size_t>(e)], xe, static_cast<int>(m), g);
         run_matmul(weight(w.up_exps).experts[static_cast<size_t>(e)], xe, static_cast<int>(m), u);
         gpu::swiglu(g, u, g, m * n_ff, stream_);
+        acts_valid_ = false;
         run_matmul(weight(w.down_exps).experts[static_cast<size_t>(e)], g, static_cast<int>(m), dn);
         scatter_add_rows(dn, d_rows, d_w, m, n_embd, f32(out), stream_);
         // Host vectors are reused next expert: the small uploads must have completed.
