@@ -120,11 +120,19 @@ struct PackedQ8_0 {
     }
 };
 
-// Byte k of every dword lane, widened to an int16 pair [v, v] (madd operand, lanes = rows).
+// Byte k of every dword lane as the int16 pair [v, v] (a madd operand, lanes = rows); v < 128.
+alignas(32) inline constexpr int8_t kBytePairMasks[4][32] = {
+    {0, -1, 0, -1, 4, -1, 4, -1, 8, -1, 8, -1, 12, -1, 12, -1,
+     0, -1, 0, -1, 4, -1, 4, -1, 8, -1, 8, -1, 12, -1, 12, -1},
+    {1, -1, 1, -1, 5, -1, 5, -1, 9, -1, 9, -1, 13, -1, 13, -1,
+     1, -1, 1, -1, 5, -1, 5, -1, 9, -1, 9, -1, 13, -1, 13, -1},
+    {2, -1, 2, -1, 6, -1, 6, -1, 10, -1, 10, -1, 14, -1, 14, -1,
+     2, -1, 2, -1, 6, -1, 6, -1, 10, -1, 10, -1, 14, -1, 14, -1},
+    {3, -1, 3, -1, 7, -1, 7, -1, 11, -1, 11, -1, 15, -1, 15, -1,
+     3, -1, 3, -1, 7, -1, 7, -1, 11, -1, 11, -1, 15, -1, 15, -1}};
 RF_ALWAYS_INLINE __m256i lane_byte_pair_u8(__m256i v, int k) {
-    const __m256i b =
-        _mm256_and_si256(_mm256_srl_epi32(v, _mm_cvtsi32_si128(8 * k)), _mm256_set1_epi32(0xFF));
-    return _mm256_or_si256(b, _mm256_slli_epi32(b, 16));
+    return _mm256_shuffle_epi8(
+        v, _mm256_load_si256(reinterpret_cast<const __m256i*>(kBytePairMasks[k])));
 }
 // An int16 broadcast as the pair [v, 0], so madd with [s, s] gives s * v.
 RF_ALWAYS_INLINE __m256i pair_lo(int v) {
@@ -159,25 +167,36 @@ struct PackedQ4_K {
                 _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
             __m256i isum[T], msum[T];
             for (int t = 0; t < T; ++t) isum[t] = msum[t] = _mm256_setzero_si256();
-            for (int j = 0; j < 8; ++j) {
-                const __m256i scp = lane_byte_pair_u8(j < 4 ? sc_lo : sc_hi, j % 4);
-                const __m256i mnp = lane_byte_pair_u8(j < 4 ? mn_lo : mn_hi, j % 4);
-                const uint8_t* qs = blk + 128 + (j / 2) * 256;
-                __m256i p[T];
-                for (int t = 0; t < T; ++t) p[t] = _mm256_setzero_si256();
+            // Chunk c: low nibbles are sub-block 2c, high nibbles 2c + 1.
+            for (int c = 0; c < 4; ++c) {
+                const uint8_t* qs = blk + 128 + c * 256;
+                __m256i p_lo[T], p_hi[T];
+                for (int t = 0; t < T; ++t) p_lo[t] = p_hi[t] = _mm256_setzero_si256();
                 for (int g = 0; g < 8; ++g) {
                     const __m256i q = load256(qs + 32 * g);
-                    const __m256i u = j % 2 ? _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)
-                                            : _mm256_and_si256(q, m4);
+                    const __m256i lo = _mm256_and_si256(q, m4);
+                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
                     // 8 groups x 2 x 15 x 127 fits int16.
-                    for (int t = 0; t < T; ++t)
-                        p[t] = group_dot16(p[t], u, xs[t].qs + sb * 256 + 32 * j + 4 * g);
+                    for (int t = 0; t < T; ++t) {
+                        const int8_t* x = xs[t].qs + sb * 256 + 64 * c + 4 * g;
+                        p_lo[t] = group_dot16(p_lo[t], lo, x);
+                        p_hi[t] = group_dot16(p_hi[t], hi, x + 32);
+                    }
                 }
+                const int j = 2 * c;
+                const __m256i sc = j < 4 ? sc_lo : sc_hi, mn = j < 4 ? mn_lo : mn_hi;
+                const __m256i scp0 = lane_byte_pair_u8(sc, j % 4),
+                              scp1 = lane_byte_pair_u8(sc, j % 4 + 1);
+                const __m256i mnp0 = lane_byte_pair_u8(mn, j % 4),
+                              mnp1 = lane_byte_pair_u8(mn, j % 4 + 1);
                 for (int t = 0; t < T; ++t) {
-                    isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p[t], scp));
+                    isum[t] = _mm256_add_epi32(isum[t],
+                                               _mm256_add_epi32(_mm256_madd_epi16(p_lo[t], scp0),
+                                                                _mm256_madd_epi16(p_hi[t], scp1)));
                     const int16_t* bs = xs[t].bsums + sb * 16 + 2 * j;
-                    msum[t] =
-                        _mm256_add_epi32(msum[t], _mm256_madd_epi16(mnp, pair_lo(bs[0] + bs[1])));
+                    msum[t] = _mm256_add_epi32(
+                        msum[t], _mm256_add_epi32(_mm256_madd_epi16(mnp0, pair_lo(bs[0] + bs[1])),
+                                                  _mm256_madd_epi16(mnp1, pair_lo(bs[2] + bs[3]))));
                 }
             }
             const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
@@ -206,44 +225,59 @@ struct PackedQ6_K {
         for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(0x03);
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
         for (int64_t sb = 0; sb < nsb; ++sb) {
             const uint8_t* blk = grp + sb * 1680;
             __m256i isum[T], osum[T];
             for (int t = 0; t < T; ++t) isum[t] = osum[t] = _mm256_setzero_si256();
-            for (int j = 0; j < 16; ++j) {
-                const int h = j / 8, k = j % 8 / 2;
-                const __m256i sc = _mm256_cvtepi8_epi32(
-                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
-                const __m256i scp = _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xFFFF)),
-                                                    _mm256_slli_epi32(sc, 16));
-                const uint8_t* ql = blk + 144 + (2 * h + (k & 1)) * 256 + 128 * (j % 2);
-                const uint8_t* qh = blk + 1168 + h * 256 + 128 * (j % 2);
-                __m256i p0[T], p1[T];
-                for (int t = 0; t < T; ++t) p0[t] = p1[t] = _mm256_setzero_si256();
-                for (int g = 0; g < 4; ++g) {
-                    const __m256i l = load256(ql + 32 * g);
-                    const __m256i low = k < 2 ? _mm256_and_si256(l, m4)
-                                              : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
-                    const __m256i high = _mm256_and_si256(
-                        _mm256_srl_epi16(load256(qh + 32 * g), _mm_cvtsi32_si128(2 * k)), m2);
-                    const __m256i u = _mm256_or_si256(low, _mm256_slli_epi16(high, 4));
-                    // Two groups x 2 x 63 x 127 fit int16: sum pairs of groups, then widen.
-                    for (int t = 0; t < T; ++t) {
-                        const int8_t* x = xs[t].qs + sb * 256 + 16 * j + 4 * g;
-                        if (g < 2) {
-                            p0[t] = group_dot16(p0[t], u, x);
-                        } else {
-                            p1[t] = group_dot16(p1[t], u, x);
+            // One pass per (half h, element half e of the 32-byte blocks): each load of ql block
+            // 2h, 2h + 1 and qh block h yields the values of all four quarters k, i.e. sub-blocks
+            // j = 8h + 2k + e.
+            for (int h = 0; h < 2; ++h) {
+                for (int e = 0; e < 2; ++e) {
+                    const uint8_t* ql0 = blk + 144 + 2 * h * 256 + 128 * e;
+                    const uint8_t* qh = blk + 1168 + h * 256 + 128 * e;
+                    __m256i p[4][2][T];
+                    for (int k = 0; k < 4; ++k)
+                        for (int t = 0; t < T; ++t)
+                            p[k][0][t] = p[k][1][t] = _mm256_setzero_si256();
+                    for (int g = 0; g < 4; ++g) {
+                        const __m256i l0 = load256(ql0 + 32 * g), l1 = load256(ql0 + 256 + 32 * g);
+                        const __m256i hb = load256(qh + 32 * g);
+                        // Bits 2k..2k+1 of qh become bits 4..5 of the value.
+                        __m256i u[4];
+                        u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+                        u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+                        u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                               _mm256_and_si256(hb, m30));
+                        u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+                        // Two groups x 2 x 63 x 127 fit int16: pairs of groups, then widen.
+                        for (int k = 0; k < 4; ++k) {
+                            const int j = 8 * h + 2 * k + e;
+                            for (int t = 0; t < T; ++t) {
+                                p[k][g / 2][t] = group_dot16(p[k][g / 2][t], u[k],
+                                                             xs[t].qs + sb * 256 + 16 * j + 4 * g);
+                            }
                         }
                     }
-                }
-                for (int t = 0; t < T; ++t) {
-                    isum[t] =
-                        _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(p0[t], scp),
-                                                                   _mm256_madd_epi16(p1[t], scp)));
-                    osum[t] = _mm256_add_epi32(
-                        osum[t], _mm256_madd_epi16(scp, pair_lo(xs[t].bsums[sb * 16 + j])));
+                    for (int k = 0; k < 4; ++k) {
+                        const int j = 8 * h + 2 * k + e;
+                        const __m256i sc = _mm256_cvtepi8_epi32(
+                            _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
+                        const __m256i scp =
+                            _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xFFFF)),
+                                            _mm256_slli_epi32(sc, 16));
+                        for (int t = 0; t < T; ++t) {
+                            isum[t] = _mm256_add_epi32(
+                                isum[t], _mm256_add_epi32(_mm256_madd_epi16(p[k][0][t], scp),
+                                                          _mm256_madd_epi16(p[k][1][t], scp)));
+                            osum[t] = _mm256_add_epi32(
+                                osum[t], _mm256_madd_epi16(scp, pair_lo(xs[t].bsums[sb * 16 + j])));
+                        }
+                    }
                 }
             }
             const __m256 d8 = fp16x8(blk);
