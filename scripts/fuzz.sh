@@ -11,8 +11,9 @@ for fuzzer in build/fuzz/fuzz/fuzz_*; do
     name=$(basename "$fuzzer")
     seeds="fuzz/corpus/${name#fuzz_}"
     work="build/fuzz/corpus-work/${name#fuzz_}"
-    mkdir -p "$work"
+    artifacts="build/fuzz/artifacts/${name#fuzz_}/"
+    mkdir -p "$work" "$artifacts"
     echo "fuzz: $name for ${seconds}s (seeds: $seeds)"
-    "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
-        "$work" $( [ -d "$seeds" ] && echo "$seeds" ) 2>&1 | tail -n 12
+    "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=30 -print_final_stats=1 \
+        -artifact_prefix="$artifacts" "$work" $( [ -d "$seeds" ] && echo "$seeds" ) 2>&1 | tail -n 12
 done
