@@ -10,7 +10,6 @@
 #error "define RF_X86_NS before including vec_dot_x86_packed.h"
 #endif
 
-#include "backend/cpu/vec_dot_packed.h"
 #include "backend/cpu/vec_dot_x86_repack.h"
 
 namespace rf::cpu::RF_X86_NS {
@@ -35,6 +34,22 @@ RF_ALWAYS_INLINE void store8(const GemmArgs& a, int r0, int t, __m256 v) {
 // Q4_0: per block f16 d[8] | 4 chunks of 32 B (low nibbles: elements 4c.., high: 16 + 4c..).
 struct PackedQ4_0 {
     static constexpr quant::GgmlType kType = quant::GgmlType::kQ4_0;
+    using Spec = RepackQ32<FmtQ4_0, 15>;
+    // Batches: the chunks already hold groups; split the nibbles into the repacked layout.
+    static void to_repacked(const uint8_t* grp, int64_t n_cols, uint8_t* scratch) {
+        const PackView<Spec, uint8_t> pack = pack_view<Spec>(scratch, n_cols);
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        for (int64_t b = 0; b < n_cols / 32; ++b) {
+            const uint8_t* blk = grp + b * 144;
+            _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
+            auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
+            for (int c = 0; c < 4; ++c) {
+                const __m256i q = load256(blk + 16 + 32 * c);
+                _mm256_store_si256(out + c, _mm256_and_si256(q, m4));
+                _mm256_store_si256(out + c + 4, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+            }
+        }
+    }
     template <int T>
     static void run(const GemmArgs& a, int r0, int t0) {
         const uint8_t* grp = a.w + r0 * a.w_stride;
@@ -78,6 +93,26 @@ struct PackedQ4_0 {
 // Q8_0: per block f16 d[8] | 8 groups of 32 B.
 struct PackedQ8_0 {
     static constexpr quant::GgmlType kType = quant::GgmlType::kQ8_0;
+    using Spec = RepackQ32<FmtQ8_0, 128>;
+    static void to_repacked(const uint8_t* grp, int64_t n_cols, uint8_t* scratch) {
+        const PackView<Spec, uint8_t> pack = pack_view<Spec>(scratch, n_cols);
+        for (int64_t b = 0; b < n_cols / 32; ++b) {
+            const uint8_t* blk = grp + b * 272;
+            _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
+            auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
+            auto* sout = reinterpret_cast<__m256i*>(pack.svals + b * 256);
+            for (int g = 0; g < 8; ++g) {
+                const __m256i w = load256(blk + 16 + 32 * g);
+                if constexpr (Spec::kSigned) {
+                    _mm256_store_si256(out + g, _mm256_abs_epi8(w));
+                    _mm256_store_si256(sout + g, w);
+                } else {
+                    _mm256_store_si256(
+                        out + g, _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80))));
+                }
+            }
+        }
+    }
     template <int T>
     static void run(const GemmArgs& a, int r0, int t0) {
         const uint8_t* grp = a.w + r0 * a.w_stride;
@@ -143,6 +178,56 @@ RF_ALWAYS_INLINE __m256i pair_lo(int v) {
 // j (elements 64j..) x group g, low nibbles sub-block 2j, high nibbles 2j + 1.
 struct PackedQ4_K {
     static constexpr quant::GgmlType kType = quant::GgmlType::kQ4_K;
+    using Spec = RepackK<FmtQ4_K, 32, 15>;
+    // Byte k of every dword lane as float.
+    RF_ALWAYS_INLINE static __m256 lane_byte_ps(__m256i v, int k) {
+        return _mm256_cvtepi32_ps(_mm256_and_si256(_mm256_srl_epi32(v, _mm_cvtsi32_si128(8 * k)),
+                                                   _mm256_set1_epi32(0xFF)));
+    }
+    static void to_repacked(const uint8_t* grp, int64_t n_cols, uint8_t* scratch) {
+        const PackView<Spec, uint8_t> pack = pack_view<Spec>(scratch, n_cols);
+        const __m256i m4 = _mm256_set1_epi8(0x0F);
+        for (int64_t sb = 0; sb < n_cols / 256; ++sb) {
+            const uint8_t* blk = grp + sb * 1152;
+            const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
+            __m256i sc_lo, sc_hi, mn_lo, mn_hi;
+            decode_scales(blk, sc_lo, sc_hi, mn_lo, mn_hi);
+            for (int j = 0; j < 8; ++j) {
+                const int64_t sub = sb * 8 + j;
+                _mm256_store_ps(pack.d + sub * 8,
+                                _mm256_mul_ps(d8, lane_byte_ps(j < 4 ? sc_lo : sc_hi, j % 4)));
+                _mm256_store_ps(
+                    pack.m + sub * 8,
+                    _mm256_sub_ps(_mm256_setzero_ps(),
+                                  _mm256_mul_ps(dm8, lane_byte_ps(j < 4 ? mn_lo : mn_hi, j % 4))));
+            }
+            for (int c = 0; c < 4; ++c) {
+                auto* lo = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c) * 256);
+                auto* hi = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c + 1) * 256);
+                for (int g = 0; g < 8; ++g) {
+                    const __m256i q = load256(blk + 128 + c * 256 + 32 * g);
+                    _mm256_store_si256(lo + g, _mm256_and_si256(q, m4));
+                    _mm256_store_si256(hi + g, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4));
+                }
+            }
+        }
+    }
+    // The 6-bit scales and mins of 8 rows at once (packing of quant/k_scales.h): byte k of each
+    // row's lane is sub-block k (lo) or 4 + k (hi).
+    RF_ALWAYS_INLINE static void decode_scales(const uint8_t* blk, __m256i& sc_lo, __m256i& sc_hi,
+                                               __m256i& mn_lo, __m256i& mn_hi) {
+        const __m256i w0 = load256(blk + 32), w1 = load256(blk + 64), w2 = load256(blk + 96);
+        const __m256i m6 = _mm256_set1_epi8(0x3F), lo4 = _mm256_set1_epi8(0x0F),
+                      top2 = _mm256_set1_epi8(0x03);
+        sc_lo = _mm256_and_si256(w0, m6);
+        mn_lo = _mm256_and_si256(w1, m6);
+        sc_hi =
+            _mm256_or_si256(_mm256_and_si256(w2, lo4),
+                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
+        mn_hi =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(w2, 4), lo4),
+                            _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+    }
     template <int T>
     static void run(const GemmArgs& a, int r0, int t0) {
         const uint8_t* grp = a.w + r0 * a.w_stride;
@@ -154,17 +239,8 @@ struct PackedQ4_K {
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         for (int64_t sb = 0; sb < nsb; ++sb) {
             const uint8_t* blk = grp + sb * 1152;
-            // The 6-bit scales and mins of 8 rows at once (packing of quant/k_scales.h).
-            const __m256i w0 = load256(blk + 32), w1 = load256(blk + 64), w2 = load256(blk + 96);
-            const __m256i m6 = _mm256_set1_epi8(0x3F), lo4 = _mm256_set1_epi8(0x0F),
-                          top2 = _mm256_set1_epi8(0x03);
-            const __m256i sc_lo = _mm256_and_si256(w0, m6), mn_lo = _mm256_and_si256(w1, m6);
-            const __m256i sc_hi = _mm256_or_si256(
-                _mm256_and_si256(w2, lo4),
-                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), top2), 4));
-            const __m256i mn_hi = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi32(w2, 4), lo4),
-                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), top2), 4));
+            __m256i sc_lo, sc_hi, mn_lo, mn_hi;
+            decode_scales(blk, sc_lo, sc_hi, mn_lo, mn_hi);
             __m256i isum[T], msum[T];
             for (int t = 0; t < T; ++t) isum[t] = msum[t] = _mm256_setzero_si256();
             // Chunk c: low nibbles are sub-block 2c, high nibbles 2c + 1.
@@ -217,6 +293,48 @@ struct PackedQ4_K {
 // .. + 3; low nibble of ql block 2h + (k & 1) for k < 2 (else high), bits 2k of qh block h.
 struct PackedQ6_K {
     static constexpr quant::GgmlType kType = quant::GgmlType::kQ6_K;
+    using Spec = RepackK<FmtQ6_K, 16, 63>;
+    // The four quarter values of one group load (bits 2k..2k+1 of qh become bits 4..5).
+    RF_ALWAYS_INLINE static void quarters(__m256i l0, __m256i l1, __m256i hb, __m256i* u) {
+        const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+        u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                               _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
+        u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                               _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
+        u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                               _mm256_and_si256(hb, m30));
+        u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                               _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+    }
+    static void to_repacked(const uint8_t* grp, int64_t n_cols, uint8_t* scratch) {
+        const PackView<Spec, uint8_t> pack = pack_view<Spec>(scratch, n_cols);
+        for (int64_t sb = 0; sb < n_cols / 256; ++sb) {
+            const uint8_t* blk = grp + sb * 1680;
+            const __m256 d8 = fp16x8(blk);
+            for (int j = 0; j < 16; ++j) {
+                const __m256i sc = _mm256_cvtepi8_epi32(
+                    _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
+                _mm256_store_ps(pack.d + (sb * 16 + j) * 8,
+                                _mm256_mul_ps(d8, _mm256_cvtepi32_ps(sc)));
+            }
+            for (int h = 0; h < 2; ++h) {
+                for (int e = 0; e < 2; ++e) {
+                    const uint8_t* ql0 = blk + 144 + 2 * h * 256 + 128 * e;
+                    const uint8_t* qh = blk + 1168 + h * 256 + 128 * e;
+                    for (int g = 0; g < 4; ++g) {
+                        __m256i u[4];
+                        quarters(load256(ql0 + 32 * g), load256(ql0 + 256 + 32 * g),
+                                 load256(qh + 32 * g), u);
+                        for (int k = 0; k < 4; ++k) {
+                            const int64_t sub = sb * 16 + 8 * h + 2 * k + e;
+                            _mm256_store_si256(
+                                reinterpret_cast<__m256i*>(pack.vals + sub * 128) + g, u[k]);
+                        }
+                    }
+                }
+            }
+        }
+    }
     template <int T>
     static void run(const GemmArgs& a, int r0, int t0) {
         const uint8_t* grp = a.w + r0 * a.w_stride;
@@ -225,7 +343,6 @@ struct PackedQ6_K {
         for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
-        const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
         for (int64_t sb = 0; sb < nsb; ++sb) {
             const uint8_t* blk = grp + sb * 1680;
             __m256i isum[T], osum[T];
@@ -244,16 +361,8 @@ struct PackedQ6_K {
                     for (int g = 0; g < 4; ++g) {
                         const __m256i l0 = load256(ql0 + 32 * g), l1 = load256(ql0 + 256 + 32 * g);
                         const __m256i hb = load256(qh + 32 * g);
-                        // Bits 2k..2k+1 of qh become bits 4..5 of the value.
                         __m256i u[4];
-                        u[0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                               _mm256_and_si256(_mm256_slli_epi16(hb, 4), m30));
-                        u[1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                               _mm256_and_si256(_mm256_slli_epi16(hb, 2), m30));
-                        u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_and_si256(hb, m30));
-                        u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                               _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
+                        quarters(l0, l1, hb, u);
                         // Two groups x 2 x 63 x 127 fit int16: pairs of groups, then widen.
                         for (int k = 0; k < 4; ++k) {
                             const int j = 8 * h + 2 * k + e;
@@ -317,25 +426,17 @@ void packed_walk(const GemmArgs& a) {
 }
 
 // The table entry for packed weights: the packed kernels for few tokens; for batches each group
-// is unpacked to rows in the scratch and takes the repacked prefill path (one unpack per group
-// and token block is cheap next to the batch's dot products).
-template <typename P, int TMax, typename S, typename Direct, int DirectTokens>
+// is converted straight to the repacked prefill layout (the groups are already interleaved, so
+// this is a nibble split, not a transpose) and runs the repacked microkernel.
+template <typename P, int TMax>
 void packed_auto(const GemmArgs& a) {
     if (a.n_tokens < kRepackMinTokens || a.scratch == nullptr) {
         packed_walk<P, TMax>(a);
         return;
     }
-    const PackedFormat& f = *packed_format(P::kType);
-    uint8_t* rows = a.scratch + gemm_scratch_rows_offset(a.n_cols);
-    uint8_t* row_ptrs[8];
-    for (int r = 0; r < 8; ++r) row_ptrs[r] = rows + r * a.w_stride;
     for (int r0 = 0; r0 < a.n_rows; r0 += 8) {
-        unpack_group(f, a.w + r0 * a.w_stride, a.n_cols, row_ptrs);
-        GemmArgs group = a;
-        group.w = rows;
-        group.y = a.y + r0;
-        group.n_rows = 8;
-        gemm_auto<S, Direct, DirectTokens>(group);
+        P::to_repacked(a.w + r0 * a.w_stride, a.n_cols, a.scratch);
+        repacked_tokens<typename P::Spec>(a.scratch, a, r0);
     }
 }
 

@@ -19,8 +19,13 @@ namespace rf::cpu::RF_X86_NS {
 // Batches of at least this many tokens take the repacked path (the repack costs about as much
 // as two tokens' worth of dot products).
 inline constexpr int kRepackMinTokens = 4;
-// Tokens per register tile of the repacked microkernel.
+// Tokens per register tile of the repacked microkernel (accumulators per token: two, or three
+// without VNNI; AVX-512 has 32 vector registers).
+#if defined(__AVX512VL__)
+inline constexpr int kRepackTokens = 8;
+#else
 inline constexpr int kRepackTokens = 4;
+#endif
 
 // ---- repack specs ---------------------------------------------------------------------------
 // A spec says how one decode unit (a 32-element block, or a 256-element super-block) becomes
@@ -310,6 +315,16 @@ RF_ALWAYS_INLINE void repacked_tail(const uint8_t* scratch, const GemmArgs& a, i
 
 // The table entry for an integer format: the direct register tiles for few tokens, the repacked
 // path for batches (8-row groups; leftover rows take the direct tiles).
+// All tokens of `a` against one repacked group of 8 rows (rows r0 .. r0 + 7 of the output).
+template <typename S>
+void repacked_tokens(const uint8_t* scratch, const GemmArgs& a, int r0) {
+    int t0 = 0;
+    for (; t0 + kRepackTokens <= a.n_tokens; t0 += kRepackTokens) {
+        repacked_tile<S, kRepackTokens>(scratch, a, r0, t0);
+    }
+    if (t0 < a.n_tokens) repacked_tail<S, kRepackTokens - 1>(scratch, a, r0, t0, a.n_tokens - t0);
+}
+
 template <typename S, typename Direct, int DirectTokens>
 void gemm_auto(const GemmArgs& a) {
     if (a.n_tokens < kRepackMinTokens || a.scratch == nullptr) {
@@ -319,12 +334,7 @@ void gemm_auto(const GemmArgs& a) {
     int r0 = 0;
     for (; r0 + 8 <= a.n_rows; r0 += 8) {
         repack_rows8<S>(a, r0, a.scratch);
-        int t0 = 0;
-        for (; t0 + kRepackTokens <= a.n_tokens; t0 += kRepackTokens) {
-            repacked_tile<S, kRepackTokens>(a.scratch, a, r0, t0);
-        }
-        if (t0 < a.n_tokens)
-            repacked_tail<S, kRepackTokens - 1>(a.scratch, a, r0, t0, a.n_tokens - t0);
+        repacked_tokens<S>(a.scratch, a, r0);
     }
     if (r0 < a.n_rows) {
         GemmArgs rest = a;

@@ -45,18 +45,10 @@ inline KernelTable make_table(Isa isa) {
     set(GgmlType::kF32, gemm_walk<FloatKernel<LoadF32>, kFloatTokens>);
     set(GgmlType::kF16, gemm_walk<FloatKernel<LoadF16>, kFloatTokens>);
     set(GgmlType::kBF16, gemm_walk<FloatKernel<LoadBF16>, kFloatTokens>);
-    t.gemm_packed[static_cast<int>(GgmlType::kQ4_0)] =
-        packed_auto<PackedQ4_0, kPackedTokens, RepackQ32<FmtQ4_0, 15>, Q32Kernel<FmtQ4_0>,
-                    kQ32Tokens>;
-    t.gemm_packed[static_cast<int>(GgmlType::kQ8_0)] =
-        packed_auto<PackedQ8_0, kPackedTokens, RepackQ32<FmtQ8_0, 128>, Q32Kernel<FmtQ8_0>,
-                    kQ32Tokens>;
-    t.gemm_packed[static_cast<int>(GgmlType::kQ4_K)] =
-        packed_auto<PackedQ4_K, kPackedKTokens, RepackK<FmtQ4_K, 32, 15>, KKernel<FmtQ4_K>,
-                    kKTokens>;
-    t.gemm_packed[static_cast<int>(GgmlType::kQ6_K)] =
-        packed_auto<PackedQ6_K, kPackedKTokens, RepackK<FmtQ6_K, 16, 63>, KKernel<FmtQ6_K>,
-                    kKTokens>;
+    t.gemm_packed[static_cast<int>(GgmlType::kQ4_0)] = packed_auto<PackedQ4_0, kPackedTokens>;
+    t.gemm_packed[static_cast<int>(GgmlType::kQ8_0)] = packed_auto<PackedQ8_0, kPackedTokens>;
+    t.gemm_packed[static_cast<int>(GgmlType::kQ4_K)] = packed_auto<PackedQ4_K, kPackedKTokens>;
+    t.gemm_packed[static_cast<int>(GgmlType::kQ6_K)] = packed_auto<PackedQ6_K, kPackedKTokens>;
     t.quantize_q8_32 = quantize_act_q8_32;
     t.quantize_q8_k = quantize_act_q8_k;
     return t;
