@@ -15,6 +15,7 @@ packages=(
     hipcc libamdhip64-dev rocm-device-libs              # HIP compile check of the GPU backend
 )
 
+d="$(dirname "$0")/../tests/server/openai-client"; [ -d "$d/node_modules/openai" ] || ! command -v npm >/dev/null || (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) || echo "setup: npm ci failed in $d; the OpenAI client test will skip"
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

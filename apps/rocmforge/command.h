@@ -27,6 +27,8 @@ void register_synth(CLI::App& root, CommandContext& ctx);
 void register_convert(CLI::App& root, CommandContext& ctx);
 void register_tokenize(CLI::App& root, CommandContext& ctx);
 void register_detokenize(CLI::App& root, CommandContext& ctx);
+void register_serve(CLI::App& root, CommandContext& ctx);
+void register_bench_serve(CLI::App& root, CommandContext& ctx);
 void register_template(CLI::App& root, CommandContext& ctx);
 
 }  // namespace rf::cli

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
     rf::cli::register_convert(app, ctx);
     rf::cli::register_tokenize(app, ctx);
     rf::cli::register_detokenize(app, ctx);
+    rf::cli::register_serve(app, ctx);
+    rf::cli::register_bench_serve(app, ctx);
     rf::cli::register_template(app, ctx);
 
     try {
