@@ -20,6 +20,11 @@
 #include "backend/cpu/vec_dot.h"
 #include "core/platform.h"
 
+// Fully unrolls a loop with a compile-time trip count (tokens, rows, groups of a register tile)
+// early enough that GCC keeps the tile's accumulator arrays in registers; without it GCC may keep
+// a stack copy and store it on every iteration.
+#define RF_UNROLL _Pragma("GCC unroll 16")
+
 namespace rf::cpu::RF_X86_NS {
 
 // ---- primitives ----------------------------------------------------------------------------
@@ -244,6 +249,7 @@ void quantize_act_q8_k(const float* x, int64_t n_cols, uint8_t* dst) {
         const float db = amax_of(xb, 256) / 127.0f;
         const __m256 id = _mm256_set1_ps(db > 0.0f ? 1.0f / db : 0.0f);
         d[b] = db;
+        RF_UNROLL
         for (int j = 0; j < 8; ++j) {
             int8_t* q = qs + b * 256 + j * 32;
             quantize32(xb + j * 32, id, q);
@@ -290,30 +296,41 @@ struct LoadBF16 {
     }
 };
 
+// Token tile height of FloatKernel: 4 rows x 2 tokens = 8 accumulators + 4 weight vectors.
+inline constexpr int kFloatTokens = 2;
+
 template <typename L>
 struct FloatKernel {
     template <int R, int T>
     static void run(const GemmArgs& a, int r0, int t0) {
         const int64_t n = a.n_cols, n8 = n / 8 * 8;
         const uint8_t* w[R];
+        RF_UNROLL
         for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.w_stride;
         const float* x[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t)
             x[t] = reinterpret_cast<const float*>(a.x + (t0 + t) * a.x_stride);
         __m256 acc[R][T];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+        RF_UNROLL
+        for (int r = 0; r < R; ++r) RF_UNROLL
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
         for (int64_t c = 0; c < n8; c += 8) {
             __m256 wv[R];
+            RF_UNROLL
             for (int r = 0; r < R; ++r) wv[r] = L::load8(w[r] + c * L::kBytes);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256 xv = _mm256_loadu_ps(x[t] + c);
+                RF_UNROLL
                 for (int r = 0; r < R; ++r) acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             float tail[R] = {};
             for (int64_t c = n8; c < n; ++c) {
+                RF_UNROLL
                 for (int r = 0; r < R; ++r) tail[r] += L::load1(w[r] + c * L::kBytes) * x[t][c];
             }
             if constexpr (R == 4) {
@@ -494,11 +511,14 @@ struct Q32Kernel {
     static void run4(const GemmArgs& a, int r0, int t0) {
         const int64_t nb = a.n_cols / 32;
         const uint8_t* w[4];
+        RF_UNROLL
         for (int r = 0; r < 4; ++r) w[r] = a.w + (r0 + r) * a.w_stride;
         ActQ8_32 xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
         __m128 acc_min[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             acc[t] = _mm256_setzero_ps();
             acc_min[t] = _mm_setzero_ps();
@@ -506,10 +526,12 @@ struct Q32Kernel {
         for (int64_t b = 0; b < nb; ++b) {
             const size_t off = static_cast<size_t>(b) * D::kBytes;
             Prepared<D> p[4];
+            RF_UNROLL
             for (int r = 0; r < 4; ++r) p[r].load(w[r] + off);
             const __m256 d8 = dup128(D::scale4(w, off));
             __m128 m4 = _mm_setzero_ps();
             if constexpr (D::kHasMin) m4 = D::min4(w, off);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256i x =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t].qs + b * 32));
@@ -526,6 +548,7 @@ struct Q32Kernel {
                     acc_min[t] = _mm_fmadd_ps(m4, _mm_set1_ps(xs[t].s[b]), acc_min[t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t)
             store4(a, r0, t0 + t, _mm_add_ps(fold_halves(acc[t]), acc_min[t]));
     }
@@ -535,9 +558,11 @@ struct Q32Kernel {
         const int64_t nb = a.n_cols / 32;
         const uint8_t* w = a.w + r0 * a.w_stride;
         ActQ8_32 xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
         float acc_min[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             acc[t] = _mm256_setzero_ps();
             acc_min[t] = 0.0f;
@@ -547,6 +572,7 @@ struct Q32Kernel {
             Prepared<D> p;
             p.load(blk);
             const float d = D::scale(blk);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256i x =
                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xs[t].qs + b * 32));
@@ -560,6 +586,7 @@ struct Q32Kernel {
                 if constexpr (D::kHasMin) acc_min[t] += D::min(blk) * xs[t].s[b];
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) store1(a, r0, t0 + t, hsum_ps(acc[t]) + acc_min[t]);
     }
 };

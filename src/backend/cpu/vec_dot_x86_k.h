@@ -187,6 +187,7 @@ struct FmtIQ4_XS {
         uint16_t high;
         std::memcpy(&high, b + 2, 2);
         uint64_t packed = 0;
+        RF_UNROLL
         for (int s = 0; s < 8; ++s) {
             const int ls = ((b[4 + s / 2] >> (4 * (s % 2))) & 0xF) | (((high >> (2 * s)) & 3) << 4);
             packed |= static_cast<uint64_t>(static_cast<uint8_t>(ls - 32)) << (8 * s);
@@ -216,27 +217,36 @@ struct KKernel {
     static void run(const GemmArgs& a, int r0, int t0) {
         const int64_t nsb = a.n_cols / 256;
         const uint8_t* w[R];
+        RF_UNROLL
         for (int r = 0; r < R; ++r) w[r] = a.w + (r0 + r) * a.w_stride;
         ActQ8_K xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
         for (int64_t sb = 0; sb < nsb; ++sb) {
             KRow rows[R];
+            RF_UNROLL
             for (int r = 0; r < R; ++r) F::decode(w[r] + sb * F::kBytes, rows[r]);
             __m256i isum[R][T];
-            for (int r = 0; r < R; ++r)
-                for (int t = 0; t < T; ++t) isum[r][t] = _mm256_setzero_si256();
+            RF_UNROLL
+            for (int r = 0; r < R; ++r) RF_UNROLL
+            for (int t = 0; t < T; ++t) isum[r][t] = _mm256_setzero_si256();
+            RF_UNROLL
             for (int s = 0; s < 8; ++s) {
                 __m256i u[R], abs_u[R], scales[R];
+                RF_UNROLL
                 for (int r = 0; r < R; ++r) {
                     u[r] = F::slice(rows[r], s);
                     abs_u[r] = F::kSigned ? _mm256_abs_epi8(u[r]) : u[r];
                     scales[r] = slice_scales(rows[r].sc16, s);
                 }
+                RF_UNROLL
                 for (int t = 0; t < T; ++t) {
                     const __m256i x =
                         load256(reinterpret_cast<const uint8_t*>(xs[t].qs + sb * 256 + s * 32));
+                    RF_UNROLL
                     for (int r = 0; r < R; ++r) {
                         isum[r][t] =
                             _mm256_add_epi32(isum[r][t], slice_dot(u[r], abs_u[r], x, scales[r]));
@@ -245,6 +255,7 @@ struct KKernel {
             }
             finish_superblock<R, T>(rows, isum, xs, sb, acc);
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             if constexpr (R == 4) {
                 store4(a, r0, t0 + t, fold_halves(acc[t]));
@@ -259,9 +270,11 @@ struct KKernel {
     RF_ALWAYS_INLINE static void finish_superblock(const KRow (&rows)[R], __m256i (&isum)[R][T],
                                                    const ActQ8_K (&xs)[T], int64_t sb,
                                                    __m256 (&acc)[T]) {
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             const __m256i bsums = load256(reinterpret_cast<const uint8_t*>(xs[t].bsums + sb * 16));
             __m256i mins[R];
+            RF_UNROLL
             for (int r = 0; r < R; ++r) {
                 if constexpr (F::kOffset != 0) {
                     const __m256i off = _mm256_madd_epi16(rows[r].sc16, bsums);

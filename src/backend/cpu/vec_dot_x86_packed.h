@@ -43,6 +43,7 @@ struct PackedQ4_0 {
             const uint8_t* blk = grp + b * 144;
             _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
             auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
+            RF_UNROLL
             for (int c = 0; c < 4; ++c) {
                 const __m256i q = load256(blk + 16 + 32 * c);
                 _mm256_store_si256(out + c, _mm256_and_si256(q, m4));
@@ -55,18 +56,23 @@ struct PackedQ4_0 {
         const uint8_t* grp = a.w + r0 * a.w_stride;
         const int64_t nb = a.n_cols / 32;
         ActQ8_32 xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* blk = grp + b * 144;
             __m256i s[T];
+            RF_UNROLL
             for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+            RF_UNROLL
             for (int c = 0; c < 4; ++c) {
                 const __m256i q = load256(blk + 16 + 32 * c);
                 const __m256i lo = _mm256_and_si256(q, m4);
                 const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+                RF_UNROLL
                 for (int t = 0; t < T; ++t) {
                     const int8_t* x = xs[t].qs + b * 32 + 4 * c;
                     if constexpr (kVnni) {
@@ -79,6 +85,7 @@ struct PackedQ4_0 {
                 }
             }
             const __m256 d8 = fp16x8(blk);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256i isum = kVnni ? s[t] : _mm256_madd_epi16(s[t], _mm256_set1_epi16(1));
                 __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(xs[t].d[b]));
@@ -86,6 +93,7 @@ struct PackedQ4_0 {
                 acc[t] = _mm256_fmadd_ps(v, d8, acc[t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
     }
 };
@@ -101,6 +109,7 @@ struct PackedQ8_0 {
             _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
             auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
             auto* sout = reinterpret_cast<__m256i*>(pack.svals + b * 256);
+            RF_UNROLL
             for (int g = 0; g < 8; ++g) {
                 const __m256i w = load256(blk + 16 + 32 * g);
                 if constexpr (Spec::kSigned) {
@@ -118,23 +127,29 @@ struct PackedQ8_0 {
         const uint8_t* grp = a.w + r0 * a.w_stride;
         const int64_t nb = a.n_cols / 32;
         ActQ8_32 xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_32(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* blk = grp + b * 272;
             __m256i s[T];
+            RF_UNROLL
             for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+            RF_UNROLL
             for (int g = 0; g < 8; ++g) {
                 const __m256i w = load256(blk + 16 + 32 * g);
                 if constexpr (kVnni) {
                     // w + 128 as unsigned; the 128 * sum(x) it adds is taken off below.
                     const __m256i wu =
                         _mm256_xor_si256(w, _mm256_set1_epi8(static_cast<char>(0x80)));
+                    RF_UNROLL
                     for (int t = 0; t < T; ++t)
                         s[t] = dot_u8s8_acc(s[t], wu, broadcast4(xs[t].qs + b * 32 + 4 * g));
                 } else {
                     const __m256i aw = _mm256_abs_epi8(w);
+                    RF_UNROLL
                     for (int t = 0; t < T; ++t) {
                         const __m256i x =
                             _mm256_sign_epi8(broadcast4(xs[t].qs + b * 32 + 4 * g), w);
@@ -144,6 +159,7 @@ struct PackedQ8_0 {
                 }
             }
             const __m256 d8 = fp16x8(blk);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(s[t]), _mm256_set1_ps(xs[t].d[b]));
                 if constexpr (kVnni)
@@ -151,6 +167,7 @@ struct PackedQ8_0 {
                 acc[t] = _mm256_fmadd_ps(v, d8, acc[t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
     }
 };
@@ -192,6 +209,7 @@ struct PackedQ4_K {
             const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
             __m256i sc_lo, sc_hi, mn_lo, mn_hi;
             decode_scales(blk, sc_lo, sc_hi, mn_lo, mn_hi);
+            RF_UNROLL
             for (int j = 0; j < 8; ++j) {
                 const int64_t sub = sb * 8 + j;
                 _mm256_store_ps(pack.d + sub * 8,
@@ -201,9 +219,11 @@ struct PackedQ4_K {
                     _mm256_sub_ps(_mm256_setzero_ps(),
                                   _mm256_mul_ps(dm8, lane_byte_ps(j < 4 ? mn_lo : mn_hi, j % 4))));
             }
+            RF_UNROLL
             for (int c = 0; c < 4; ++c) {
                 auto* lo = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c) * 256);
                 auto* hi = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c + 1) * 256);
+                RF_UNROLL
                 for (int g = 0; g < 8; ++g) {
                     const __m256i q = load256(blk + 128 + c * 256 + 32 * g);
                     _mm256_store_si256(lo + g, _mm256_and_si256(q, m4));
@@ -233,8 +253,10 @@ struct PackedQ4_K {
         const uint8_t* grp = a.w + r0 * a.w_stride;
         const int64_t nsb = a.n_cols / 256;
         ActQ8_K xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
         const __m256i m4 = _mm256_set1_epi8(0x0F);
         for (int64_t sb = 0; sb < nsb; ++sb) {
@@ -242,17 +264,21 @@ struct PackedQ4_K {
             __m256i sc_lo, sc_hi, mn_lo, mn_hi;
             decode_scales(blk, sc_lo, sc_hi, mn_lo, mn_hi);
             __m256i isum[T], msum[T];
+            RF_UNROLL
             for (int t = 0; t < T; ++t) isum[t] = msum[t] = _mm256_setzero_si256();
             // Chunk c: low nibbles are sub-block 2c, high nibbles 2c + 1.
             for (int c = 0; c < 4; ++c) {
                 const uint8_t* qs = blk + 128 + c * 256;
                 __m256i p_lo[T], p_hi[T];
+                RF_UNROLL
                 for (int t = 0; t < T; ++t) p_lo[t] = p_hi[t] = _mm256_setzero_si256();
+                RF_UNROLL
                 for (int g = 0; g < 8; ++g) {
                     const __m256i q = load256(qs + 32 * g);
                     const __m256i lo = _mm256_and_si256(q, m4);
                     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
                     // 8 groups x 2 x 15 x 127 fits int16.
+                    RF_UNROLL
                     for (int t = 0; t < T; ++t) {
                         const int8_t* x = xs[t].qs + sb * 256 + 64 * c + 4 * g;
                         p_lo[t] = group_dot16(p_lo[t], lo, x);
@@ -265,6 +291,7 @@ struct PackedQ4_K {
                               scp1 = lane_byte_pair_u8(sc, j % 4 + 1);
                 const __m256i mnp0 = lane_byte_pair_u8(mn, j % 4),
                               mnp1 = lane_byte_pair_u8(mn, j % 4 + 1);
+                RF_UNROLL
                 for (int t = 0; t < T; ++t) {
                     isum[t] = _mm256_add_epi32(isum[t],
                                                _mm256_add_epi32(_mm256_madd_epi16(p_lo[t], scp0),
@@ -276,6 +303,7 @@ struct PackedQ4_K {
                 }
             }
             const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256 dx = _mm256_set1_ps(xs[t].d[sb]);
                 acc[t] =
@@ -284,6 +312,7 @@ struct PackedQ4_K {
                     _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[t]), _mm256_mul_ps(dm8, dx), acc[t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
     }
 };
@@ -311,20 +340,25 @@ struct PackedQ6_K {
         for (int64_t sb = 0; sb < n_cols / 256; ++sb) {
             const uint8_t* blk = grp + sb * 1680;
             const __m256 d8 = fp16x8(blk);
+            RF_UNROLL
             for (int j = 0; j < 16; ++j) {
                 const __m256i sc = _mm256_cvtepi8_epi32(
                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
                 _mm256_store_ps(pack.d + (sb * 16 + j) * 8,
                                 _mm256_mul_ps(d8, _mm256_cvtepi32_ps(sc)));
             }
+            RF_UNROLL
             for (int h = 0; h < 2; ++h) {
+                RF_UNROLL
                 for (int e = 0; e < 2; ++e) {
                     const uint8_t* ql0 = blk + 144 + 2 * h * 256 + 128 * e;
                     const uint8_t* qh = blk + 1168 + h * 256 + 128 * e;
+                    RF_UNROLL
                     for (int g = 0; g < 4; ++g) {
                         __m256i u[4];
                         quarters(load256(ql0 + 32 * g), load256(ql0 + 256 + 32 * g),
                                  load256(qh + 32 * g), u);
+                        RF_UNROLL
                         for (int k = 0; k < 4; ++k) {
                             const int64_t sub = sb * 16 + 8 * h + 2 * k + e;
                             _mm256_store_si256(
@@ -340,38 +374,47 @@ struct PackedQ6_K {
         const uint8_t* grp = a.w + r0 * a.w_stride;
         const int64_t nsb = a.n_cols / 256;
         ActQ8_K xs[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xs[t] = view_q8_k(a.x + (t0 + t) * a.x_stride, a.n_cols);
         __m256 acc[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
         for (int64_t sb = 0; sb < nsb; ++sb) {
             const uint8_t* blk = grp + sb * 1680;
             __m256i isum[T], osum[T];
+            RF_UNROLL
             for (int t = 0; t < T; ++t) isum[t] = osum[t] = _mm256_setzero_si256();
             // One pass per (half h, element half e of the 32-byte blocks): each load of ql block
             // 2h, 2h + 1 and qh block h yields the values of all four quarters k, i.e. sub-blocks
             // j = 8h + 2k + e.
+            RF_UNROLL
             for (int h = 0; h < 2; ++h) {
+                RF_UNROLL
                 for (int e = 0; e < 2; ++e) {
                     const uint8_t* ql0 = blk + 144 + 2 * h * 256 + 128 * e;
                     const uint8_t* qh = blk + 1168 + h * 256 + 128 * e;
                     __m256i p[4][2][T];
-                    for (int k = 0; k < 4; ++k)
-                        for (int t = 0; t < T; ++t)
-                            p[k][0][t] = p[k][1][t] = _mm256_setzero_si256();
+                    RF_UNROLL
+                    for (int k = 0; k < 4; ++k) RF_UNROLL
+                    for (int t = 0; t < T; ++t) p[k][0][t] = p[k][1][t] = _mm256_setzero_si256();
+                    RF_UNROLL
                     for (int g = 0; g < 4; ++g) {
                         const __m256i l0 = load256(ql0 + 32 * g), l1 = load256(ql0 + 256 + 32 * g);
                         const __m256i hb = load256(qh + 32 * g);
                         __m256i u[4];
                         quarters(l0, l1, hb, u);
                         // Two groups x 2 x 63 x 127 fit int16: pairs of groups, then widen.
+                        RF_UNROLL
                         for (int k = 0; k < 4; ++k) {
                             const int j = 8 * h + 2 * k + e;
+                            RF_UNROLL
                             for (int t = 0; t < T; ++t) {
                                 p[k][g / 2][t] = group_dot16(p[k][g / 2][t], u[k],
                                                              xs[t].qs + sb * 256 + 16 * j + 4 * g);
                             }
                         }
                     }
+                    RF_UNROLL
                     for (int k = 0; k < 4; ++k) {
                         const int j = 8 * h + 2 * k + e;
                         const __m256i sc = _mm256_cvtepi8_epi32(
@@ -379,6 +422,7 @@ struct PackedQ6_K {
                         const __m256i scp =
                             _mm256_or_si256(_mm256_and_si256(sc, _mm256_set1_epi32(0xFFFF)),
                                             _mm256_slli_epi32(sc, 16));
+                        RF_UNROLL
                         for (int t = 0; t < T; ++t) {
                             isum[t] = _mm256_add_epi32(
                                 isum[t], _mm256_add_epi32(_mm256_madd_epi16(p[k][0][t], scp),
@@ -390,6 +434,7 @@ struct PackedQ6_K {
                 }
             }
             const __m256 d8 = fp16x8(blk);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 // Values are stored + 32: take 32 * sum(scale * block sum) off.
                 const __m256i s = _mm256_sub_epi32(isum[t], _mm256_slli_epi32(osum[t], 5));
@@ -397,6 +442,7 @@ struct PackedQ6_K {
                                          _mm256_mul_ps(d8, _mm256_set1_ps(xs[t].d[sb])), acc[t]);
             }
         }
+        RF_UNROLL
         for (int t = 0; t < T; ++t) store8(a, r0, t0 + t, acc[t]);
     }
 };

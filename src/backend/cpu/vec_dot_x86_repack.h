@@ -64,6 +64,7 @@ struct RepackK {
     RF_ALWAYS_INLINE static void decode(const uint8_t* unit, __m256i* vals, float* d, float* m) {
         KRow row;
         F::decode(unit, row);
+        RF_UNROLL
         for (int s = 0; s < 8; ++s) {
             vals[s] = F::slice(row, s);
             if constexpr (F::kSigned && kVnni)
@@ -73,6 +74,7 @@ struct RepackK {
         _mm256_store_si256(reinterpret_cast<__m256i*>(sc), row.sc16);
         if constexpr (kHasMin) _mm256_store_si256(reinterpret_cast<__m256i*>(mn), row.mins16);
         constexpr int kStep = G / 16;
+        RF_UNROLL
         for (int j = 0; j < 256 / G; ++j) {
             d[j] = row.d * static_cast<float>(sc[j * kStep]);
             if constexpr (kHasMin) m[j] = -row.dmin * static_cast<float>(mn[j * kStep]);
@@ -139,16 +141,20 @@ void repack_rows8(const GemmArgs& a, int r0, uint8_t* scratch) {
     for (int64_t u = 0; u < n_units; ++u) {
         __m256i vals[8][S::kSlices];
         float d[8][kBlocksPerUnit], m[8][kBlocksPerUnit];
+        RF_UNROLL
         for (int r = 0; r < 8; ++r) {
             S::decode(a.w + (r0 + r) * a.w_stride + u * S::kUnitBytes, vals[r], d[r], m[r]);
         }
+        RF_UNROLL
         for (int s = 0; s < S::kSlices; ++s) {
             __m256i rows[8], groups[8];
+            RF_UNROLL
             for (int r = 0; r < 8; ++r) rows[r] = vals[r][s];
             transpose8x8_epi32(rows, groups);
             const int64_t slice = u * S::kSlices + s;
             auto* out = reinterpret_cast<__m256i*>(pack.vals + slice * 256);
             auto* sout = reinterpret_cast<__m256i*>(pack.svals + slice * 256);
+            RF_UNROLL
             for (int g = 0; g < 8; ++g) {
                 if constexpr (S::kSigned) {
                     _mm256_store_si256(out + g, _mm256_abs_epi8(groups[g]));
@@ -158,8 +164,10 @@ void repack_rows8(const GemmArgs& a, int r0, uint8_t* scratch) {
                 }
             }
         }
+        RF_UNROLL
         for (int j = 0; j < kBlocksPerUnit; ++j) {
             const int64_t blk = u * kBlocksPerUnit + j;
+            RF_UNROLL
             for (int r = 0; r < 8; ++r) {
                 pack.d[blk * 8 + r] = d[r][j];
                 if constexpr (S::kHasMin) pack.m[blk * 8 + r] = m[r][j];
@@ -190,17 +198,22 @@ template <typename S, int T>
 RF_ALWAYS_INLINE void block_dots(const uint8_t* vals, const uint8_t* svals, const int8_t* const* xq,
                                  __m256i (&isum)[T]) {
     constexpr int kGroups = S::kG / 4;
+    RF_UNROLL
     for (int t = 0; t < T; ++t) isum[t] = _mm256_setzero_si256();
     if constexpr (kVnni) {
+        RF_UNROLL
         for (int g = 0; g < kGroups; ++g) {
             const __m256i w = load256(vals + 32 * g);
+            RF_UNROLL
             for (int t = 0; t < T; ++t)
                 isum[t] = dot_u8s8_acc(isum[t], w, broadcast4(xq[t] + 4 * g));
         }
     } else if constexpr (S::kSigned) {
+        RF_UNROLL
         for (int g = 0; g < kGroups; ++g) {
             const __m256i aw = load256(vals + 32 * g);
             const __m256i sw = load256(svals + 32 * g);
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 const __m256i x = _mm256_sign_epi8(broadcast4(xq[t] + 4 * g), sw);
                 isum[t] = _mm256_add_epi32(
@@ -209,16 +222,21 @@ RF_ALWAYS_INLINE void block_dots(const uint8_t* vals, const uint8_t* svals, cons
         }
     } else {
         constexpr int kWiden = groups_per_widen<S>();
+        RF_UNROLL
         for (int g0 = 0; g0 < kGroups; g0 += kWiden) {
             __m256i p16[T];
+            RF_UNROLL
             for (int t = 0; t < T; ++t) p16[t] = _mm256_setzero_si256();
+            RF_UNROLL
             for (int g = g0; g < g0 + kWiden; ++g) {
                 const __m256i w = load256(vals + 32 * g);
+                RF_UNROLL
                 for (int t = 0; t < T; ++t) {
                     p16[t] = _mm256_add_epi16(p16[t],
                                               _mm256_maddubs_epi16(w, broadcast4(xq[t] + 4 * g)));
                 }
             }
+            RF_UNROLL
             for (int t = 0; t < T; ++t) {
                 isum[t] =
                     _mm256_add_epi32(isum[t], _mm256_madd_epi16(p16[t], _mm256_set1_epi16(1)));
@@ -270,15 +288,19 @@ void repacked_tile(const uint8_t* scratch, const GemmArgs& a, int r0, int t0) {
     const PackRead<S> pack(scratch, a.n_cols);
     const int64_t nb = a.n_cols / S::kG;
     BlockActs<S> xs[T];
+    RF_UNROLL
     for (int t = 0; t < T; ++t) xs[t] = BlockActs<S>(a.x + (t0 + t) * a.x_stride, a.n_cols);
     __m256 acc[T];
+    RF_UNROLL
     for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const int8_t* xb[T];
+        RF_UNROLL
         for (int t = 0; t < T; ++t) xb[t] = xs[t].qs + b * S::kG;
         __m256i isum[T];
         block_dots<S, T>(pack.vals + b * S::kG * 8, pack.svals + b * S::kG * 8, xb, isum);
         const __m256 d8 = _mm256_load_ps(pack.d + b * 8);
+        RF_UNROLL
         for (int t = 0; t < T; ++t) {
             const float dx = xs[t].scale(b);
             __m256i s = isum[t];
@@ -296,6 +318,7 @@ void repacked_tile(const uint8_t* scratch, const GemmArgs& a, int r0, int t0) {
                                      acc[t]);
         }
     }
+    RF_UNROLL
     for (int t = 0; t < T; ++t) {
         float* y = out_ptr(a, r0, t0 + t);
         __m256 v = acc[t];

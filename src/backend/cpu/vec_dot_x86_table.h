@@ -6,6 +6,7 @@
 #error "define RF_X86_NS before including vec_dot_x86_table.h"
 #endif
 
+#include "backend/cpu/vec_dot_x86_float.h"
 #include "backend/cpu/vec_dot_x86_packed.h"
 
 namespace rf::cpu::RF_X86_NS {
@@ -13,7 +14,6 @@ namespace rf::cpu::RF_X86_NS {
 // Token tile heights: one token for mat-vec, more for prefill where each weight block is reused.
 inline constexpr int kQ32Tokens = 4;
 inline constexpr int kKTokens = 2;
-inline constexpr int kFloatTokens = 2;
 #if defined(__AVX512VL__)
 inline constexpr int kPackedTokens = 8;  // 32 vector registers
 #else
@@ -42,9 +42,9 @@ inline KernelTable make_table(Isa isa) {
     set(GgmlType::kQ5_K, gemm_auto<RepackK<FmtQ5_K, 32, 31>, KKernel<FmtQ5_K>, kKTokens>);
     set(GgmlType::kQ6_K, gemm_auto<RepackK<FmtQ6_K, 16, 63>, KKernel<FmtQ6_K>, kKTokens>);
     set(GgmlType::kIQ4_XS, gemm_auto<RepackK<FmtIQ4_XS, 32, 128>, KKernel<FmtIQ4_XS>, kKTokens>);
-    set(GgmlType::kF32, gemm_walk<FloatKernel<LoadF32>, kFloatTokens>);
-    set(GgmlType::kF16, gemm_walk<FloatKernel<LoadF16>, kFloatTokens>);
-    set(GgmlType::kBF16, gemm_walk<FloatKernel<LoadBF16>, kFloatTokens>);
+    set(GgmlType::kF32, float_gemm_auto<LoadF32>);
+    set(GgmlType::kF16, float_gemm_auto<LoadF16>);
+    set(GgmlType::kBF16, float_gemm_auto<LoadBF16>);
     t.gemm_packed[static_cast<int>(GgmlType::kQ4_0)] = packed_auto<PackedQ4_0, kPackedTokens>;
     t.gemm_packed[static_cast<int>(GgmlType::kQ8_0)] = packed_auto<PackedQ8_0, kPackedTokens>;
     t.gemm_packed[static_cast<int>(GgmlType::kQ4_K)] = packed_auto<PackedQ4_K, kPackedKTokens>;
