@@ -11,6 +11,8 @@ strftime_now reads a fixed clock (FIXED_NOW, UTC) so outputs are reproducible; t
 pass the same value. Writes, under tests/fixtures/templates/:
   expected/<template>.json  every template x every conversation in conversations/ x
                             add_generation_prompt false/true: the output or the error
+  expected/gguf-<file>.json the same for chat templates stored in GGUF files (../shared/testdata/
+                            vocab), with the file's own BOS/EOS texts, as `-m MODEL` renders them
   snippets.json             the SNIPPETS below (one per engine feature) and their outputs;
                             each renders with base_context updated by its own extra variables
 
@@ -19,6 +21,7 @@ Usage: scripts/render_templates.py [--templates DIR] [--fixtures DIR]
 
 import argparse
 import json
+import struct
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,10 +68,10 @@ def make_environment():
     return env
 
 
-def render(env, source, messages, tools=None, add_generation_prompt=False, extra=None):
+def render(env, source, messages, tools=None, add_generation_prompt=False, extra=None, bos=BOS, eos=EOS):
     """Returns {"output": text} or {"error": "Type: message"}."""
     context = dict(messages=messages, tools=tools, documents=None, add_generation_prompt=add_generation_prompt,
-                   bos_token=BOS, eos_token=EOS)
+                   bos_token=bos, eos_token=eos)
     context.update(extra or {})
     try:
         return {"output": env.from_string(source).render(**context)}
@@ -83,11 +86,15 @@ def write_json(path, value):
         f.write("\n")
 
 
-def render_real_templates(env, templates_dir, fixtures_dir):
+def load_conversations(fixtures_dir):
     conversations = {}
     for path in sorted((fixtures_dir / "conversations").glob("*.json")):
         with open(path, encoding="utf-8") as f:
             conversations[path.stem] = json.load(f)
+    return conversations
+
+
+def render_real_templates(env, templates_dir, fixtures_dir, conversations):
     count = 0
     for template_path in sorted(templates_dir.glob("*.jinja")):
         source = template_path.read_text(encoding="utf-8")
@@ -100,6 +107,64 @@ def render_real_templates(env, templates_dir, fixtures_dir):
         write_json(fixtures_dir / "expected" / (template_path.stem + ".json"),
                    {"template": template_path.name, "bos_token": BOS, "eos_token": EOS, "now_unix": FIXED_NOW,
                     "cases": cases})
+    return count
+
+
+def read_gguf_metadata(path):
+    """The key/value metadata of a GGUF file (enough to find its chat template and tokens)."""
+    data = path.read_bytes()
+    if data[:4] != b"GGUF":
+        return None
+    n_kv = struct.unpack_from("<Q", data, 16)[0]
+    pos = 24
+    scalars = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+    def read_value(kind):
+        nonlocal pos
+        if kind == 8:
+            n = struct.unpack_from("<Q", data, pos)[0]
+            pos += 8 + n
+            return data[pos - n:pos].decode("utf-8", errors="replace")
+        if kind == 9:
+            element, n = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            return [read_value(element) for _ in range(n)]
+        fmt = scalars[kind]
+        pos += struct.calcsize(fmt)
+        return struct.unpack_from(fmt, data, pos - struct.calcsize(fmt))[0]
+
+    meta = {}
+    for _ in range(n_kv):
+        key = read_value(8)
+        kind = struct.unpack_from("<I", data, pos)[0]
+        pos += 4
+        meta[key] = read_value(kind)
+    return meta
+
+
+def render_gguf_templates(env, vocab_dir, fixtures_dir, conversations):
+    """Templates stored in GGUF files, with the file's own BOS/EOS token texts (`-m MODEL`)."""
+    count = 0
+    for path in sorted(vocab_dir.glob("*.gguf")):
+        meta = read_gguf_metadata(path)
+        if not meta or "tokenizer.chat_template" not in meta:
+            continue
+        tokens = meta.get("tokenizer.ggml.tokens", [])
+
+        def token(key):
+            i = meta.get(key)
+            return tokens[i] if isinstance(i, int) and 0 <= i < len(tokens) else ""
+
+        bos, eos = token("tokenizer.ggml.bos_token_id"), token("tokenizer.ggml.eos_token_id")
+        source = meta["tokenizer.chat_template"]
+        cases = []
+        for name, conv in conversations.items():
+            for agp in (False, True):
+                result = render(env, source, conv["messages"], conv.get("tools"), agp, conv.get("extra"), bos, eos)
+                cases.append({"conversation": name, "add_generation_prompt": agp, **result})
+                count += 1
+        write_json(fixtures_dir / "expected" / ("gguf-" + path.stem + ".json"),
+                   {"gguf": path.name, "bos_token": bos, "eos_token": eos, "now_unix": FIXED_NOW, "cases": cases})
     return count
 
 
@@ -378,15 +443,20 @@ def main():
     root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--templates", type=Path, default=root.parent / "shared" / "testdata" / "templates")
+    parser.add_argument("--vocab", type=Path, default=root.parent / "shared" / "testdata" / "vocab",
+                        help="GGUF files whose embedded chat templates are rendered too")
     parser.add_argument("--fixtures", type=Path, default=root / "tests" / "fixtures" / "templates")
     args = parser.parse_args()
     env = make_environment()
     n_snippets = render_snippets(env, args.fixtures)
+    conversations = load_conversations(args.fixtures)
     n_cases = 0
     if args.templates.is_dir():
-        n_cases = render_real_templates(env, args.templates, args.fixtures)
+        n_cases = render_real_templates(env, args.templates, args.fixtures, conversations)
     else:
         print(f"render_templates: {args.templates} not found; only snippets rendered", file=sys.stderr)
+    if args.vocab.is_dir():
+        n_cases += render_gguf_templates(env, args.vocab, args.fixtures, conversations)
     print(f"render_templates: jinja2 {jinja2.__version__}: {n_snippets} snippets, {n_cases} template cases")
 
 

@@ -2,6 +2,8 @@
 // add_generation_prompt, bos/eos tokens, extra keyword arguments).
 #include "chat/chat_template.h"
 
+#include <algorithm>
+
 #include "chat/parser.h"
 
 namespace rf::chat {
@@ -29,9 +31,10 @@ Result<std::string> ChatTemplate::render(const nlohmann::ordered_json& messages,
     context.emplace_back("bos_token", Value::string(options.bos_token));
     context.emplace_back("eos_token", Value::string(options.eos_token));
     if (options.extra_context.is_object()) {
-        for (const auto& [key, item] : options.extra_context.items()) {
-            RF_ASSIGN_OR_RETURN(Value v, from_json(item));
-            auto it = std::find_if(context.begin(), context.end(), [&](const auto& kv) { return kv.first == key; });
+        for (auto entry = options.extra_context.begin(); entry != options.extra_context.end(); ++entry) {
+            const std::string& key = entry.key();
+            RF_ASSIGN_OR_RETURN(Value v, from_json(entry.value()));
+            auto it = std::find_if(context.begin(), context.end(), [&key](const auto& kv) { return kv.first == key; });
             if (it != context.end()) {
                 it->second = std::move(v);
             } else {

@@ -117,6 +117,39 @@ std::string python_strftime(const std::string& format, const std::tm& tm, bool a
     return buffer;
 }
 
+Result<Value> unary(bool negate, const Value& v) {
+    if (v.is_undefined()) return Status::error(v.undefined_message());
+    if (v.is_integral()) {
+        if (negate && v.as_int() == INT64_MIN) return rf::error("integer overflow in unary -");
+        return Value::integer(negate ? -v.as_int() : v.as_int());
+    }
+    if (v.is_float()) return Value::floating(negate ? -v.as_float() : v.as_float());
+    return rf::error("bad operand type for unary {}: '{}'", negate ? "-" : "+", type_name(v));
+}
+
+// Python's // and % on numbers: the quotient is floored, the remainder takes the divisor's sign.
+Result<Value> floor_div_mod(bool floor_div, const Value& a, const Value& b) {
+    if (a.is_integral() && b.is_integral()) {
+        const int64_t x = a.as_int();
+        const int64_t y = b.as_int();
+        if (y == 0) return rf::error("integer division or modulo by zero");
+        if (x == INT64_MIN && y == -1) {
+            if (floor_div) return rf::error("integer overflow in //");
+            return Value::integer(0);
+        }
+        int64_t q = x / y;
+        int64_t r = x % y;
+        if (r != 0 && ((r < 0) != (y < 0))) {
+            --q;
+            r += y;
+        }
+        return Value::integer(floor_div ? q : r);
+    }
+    if (b.as_float() == 0.0) return Status::error(floor_div ? "float floor division by zero" : "float modulo");
+    const auto [q, r] = float_divmod(a.as_float(), b.as_float());
+    return Value::floating(floor_div ? q : r);
+}
+
 Result<int64_t> range_arg(const Value& v) {
     if (!v.is_integral()) return rf::error("'{}' object cannot be interpreted as an integer", type_name(v));
     return v.as_int();
@@ -227,14 +260,7 @@ Result<Value> Interpreter::eval_inner(const Expr& e, const Scope& scope) {
         case ExprKind::kNeg:
         case ExprKind::kPos: {
             RF_ASSIGN_OR_RETURN(Value v, eval(*e.a, scope));
-            if (v.is_undefined()) return Status::error(v.undefined_message());
-            const bool neg = e.kind == ExprKind::kNeg;
-            if (v.is_integral()) {
-                if (neg && v.as_int() == INT64_MIN) return rf::error("integer overflow in unary -");
-                return Value::integer(neg ? -v.as_int() : v.as_int());
-            }
-            if (v.is_float()) return Value::floating(neg ? -v.as_float() : v.as_float());
-            return rf::error("bad operand type for unary {}: '{}'", neg ? "-" : "+", type_name(v));
+            return unary(e.kind == ExprKind::kNeg, v);
         }
         case ExprKind::kBinary: {
             RF_ASSIGN_OR_RETURN(Value a, eval(*e.a, scope));
@@ -247,15 +273,7 @@ Result<Value> Interpreter::eval_inner(const Expr& e, const Scope& scope) {
             if (truthy(a) == (e.kind == ExprKind::kOr)) return a;
             return eval(*e.b, scope);
         }
-        case ExprKind::kConcat: {
-            std::string out;
-            for (const auto& item : e.items) {
-                RF_ASSIGN_OR_RETURN(Value v, eval(*item, scope));
-                out += py::to_str(v);
-                RF_RETURN_IF_ERROR(check_size(out.size()));
-            }
-            return Value::string(std::move(out));
-        }
+        case ExprKind::kConcat: return eval_concat(e, scope);
         case ExprKind::kCompare: return eval_compare(e, scope);
         case ExprKind::kCondExpr: {
             RF_ASSIGN_OR_RETURN(Value test, eval(*e.a, scope));
@@ -269,6 +287,17 @@ Result<Value> Interpreter::eval_inner(const Expr& e, const Scope& scope) {
         case ExprKind::kDict: return eval_literal(e, scope);
     }
     return rf::error("unknown expression");
+}
+
+// `a ~ b ~ c`: str() of each operand joined (plain str even for Markup operands).
+Result<Value> Interpreter::eval_concat(const Expr& e, const Scope& scope) {
+    std::string out;
+    for (const auto& item : e.items) {
+        RF_ASSIGN_OR_RETURN(Value v, eval(*item, scope));
+        out += py::to_str(v);
+        RF_RETURN_IF_ERROR(check_size(out.size()));
+    }
+    return Value::string(std::move(out));
 }
 
 Result<Value> Interpreter::eval_name(const Expr& e, const Scope& scope) {
@@ -673,25 +702,7 @@ Result<Value> Interpreter::binary(BinOp op, const Value& a, const Value& b) {
                 return Value::string(std::move(s), a.is_markup());
             }
             if (!numbers) return type_error(floor_div ? "//" : "%", a, b);
-            if (ints) {
-                const int64_t x = a.as_int();
-                const int64_t y = b.as_int();
-                if (y == 0) return rf::error("integer division or modulo by zero");
-                if (x == INT64_MIN && y == -1) {
-                    if (floor_div) return rf::error("integer overflow in //");
-                    return Value::integer(0);
-                }
-                int64_t q = x / y;
-                int64_t r = x % y;
-                if (r != 0 && ((r < 0) != (y < 0))) {
-                    --q;
-                    r += y;
-                }
-                return Value::integer(floor_div ? q : r);
-            }
-            if (b.as_float() == 0.0) return Status::error(floor_div ? "float floor division by zero" : "float modulo");
-            const auto [q, r] = float_divmod(a.as_float(), b.as_float());
-            return Value::floating(floor_div ? q : r);
+            return floor_div_mod(floor_div, a, b);
         }
         case BinOp::kPow: {
             if (!numbers) return type_error("** or pow()", a, b);

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 #include "chat/filter_impl.h"
 #include "chat/py_format.h"
@@ -73,7 +74,7 @@ std::optional<double> parse_float(std::string_view s) {
     const size_t body = (lower[0] == '+' || lower[0] == '-') ? 1 : 0;
     const std::string_view word = std::string_view(lower).substr(body);
     if (word == "inf" || word == "infinity" || word == "nan") {
-        const double x = word == "nan" ? NAN : INFINITY;
+        const double x = word == "nan" ? std::numeric_limits<double>::quiet_NaN() : std::numeric_limits<double>::infinity();
         return lower[0] == '-' ? -x : x;
     }
     // Digits with an optional fraction and exponent; no hex, no bare "." (Python's grammar).

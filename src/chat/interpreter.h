@@ -107,6 +107,7 @@ private:
     Result<Value> eval(const Expr& e, const Scope& scope);
     Result<Value> eval_inner(const Expr& e, const Scope& scope);
     Result<Value> eval_name(const Expr& e, const Scope& scope);
+    Result<Value> eval_concat(const Expr& e, const Scope& scope);
     Result<Value> eval_compare(const Expr& e, const Scope& scope);
     Result<Value> eval_getitem(const Expr& e, const Scope& scope);
     Result<Value> eval_literal(const Expr& e, const Scope& scope);

@@ -76,6 +76,9 @@ private:
     Status lex_raw(size_t& pos);
     Status lex_tag(size_t& pos, TagKind kind);
     Status lex_number(size_t& pos);
+    size_t match_float(size_t start) const;
+    size_t match_integer(size_t start, int& base) const;
+    Status decode_escape(size_t& i, std::string& out, size_t open) const;
     Status lex_string(size_t& pos);
     size_t match_digits(size_t pos) const;
 
@@ -182,77 +185,121 @@ size_t Lexer::match_digits(size_t pos) const {
     }
 }
 
-Status Lexer::lex_number(size_t& pos) {
-    const size_t start = pos;
-    // Float: digits, then an exponent (optionally after a fraction) or a fraction.
-    if (start == 0 || src_[start - 1] != '.') {
-        const size_t a = match_digits(start);
-        size_t frac_end = std::string::npos;
-        if (a != std::string::npos && at(a) == '.') frac_end = match_digits(a + 1);
-        size_t end = std::string::npos;
-        if (a != std::string::npos) {
-            const size_t e = frac_end != std::string::npos ? frac_end : a;
-            if (at(e) == 'e' || at(e) == 'E') {
-                size_t k = e + 1;
-                if (at(k) == '+' || at(k) == '-') ++k;
-                end = match_digits(k);
-            }
-            if (end == std::string::npos) end = frac_end;
-        }
-        if (end != std::string::npos) {
-            std::string text = src_.substr(start, end - start);
-            text.erase(std::remove(text.begin(), text.end(), '_'), text.end());
-            emit(TokenType::kFloat, start);
-            tokens_.back().float_value = std::strtod(text.c_str(), nullptr);
-            pos = end;
-            return Status::ok();
-        }
+// Python float literal at `start`: digits, then an exponent (optionally after a fraction) or a
+// fraction; never right after a '.'. Returns the end, or npos.
+size_t Lexer::match_float(size_t start) const {
+    if (start > 0 && src_[start - 1] == '.') return std::string::npos;
+    const size_t a = match_digits(start);
+    if (a == std::string::npos) return std::string::npos;
+    const size_t frac_end = at(a) == '.' ? match_digits(a + 1) : std::string::npos;
+    const size_t e = frac_end != std::string::npos ? frac_end : a;
+    if (at(e) == 'e' || at(e) == 'E') {
+        size_t k = e + 1;
+        if (at(k) == '+' || at(k) == '-') ++k;
+        const size_t end = match_digits(k);
+        if (end != std::string::npos) return end;
     }
-    // Integer: 0b/0o/0x with single underscores between digits, decimal, or zeros.
-    int base = 10;
-    size_t i = start;
-    auto digit_ok = [&](char c) {
-        const int v = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                      : std::isxdigit(static_cast<unsigned char>(c)) ? (std::tolower(c) - 'a' + 10)
-                                                                     : 99;
+    return frac_end;
+}
+
+// Integer literal: 0b/0o/0x with single underscores between digits, decimal, or zeros.
+size_t Lexer::match_integer(size_t start, int& base) const {
+    base = 10;
+    auto digit_ok = [&base](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        const int v = std::isdigit(u) ? c - '0' : std::isxdigit(u) ? std::tolower(u) - 'a' + 10 : 99;
         return v < base;
     };
     const char p = static_cast<char>(std::tolower(static_cast<unsigned char>(at(start + 1))));
     if (at(start) == '0' && (p == 'b' || p == 'o' || p == 'x')) {
         base = p == 'b' ? 2 : p == 'o' ? 8 : 16;
-        i = start + 2;
-        size_t end = i;
+        size_t end = start + 2;
         while (true) {
-            size_t k = end;
-            if (at(k) == '_') ++k;
+            const size_t k = at(end) == '_' ? end + 1 : end;
             if (!digit_ok(at(k))) break;
             end = k + 1;
         }
-        if (end > start + 2) {
-            i = end;
-        } else {
-            base = 10;
-            i = start;
-        }
+        if (end > start + 2) return end;
+        base = 10;
     }
-    if (base == 10) {
-        const bool zero = at(start) == '0';
-        i = start + 1;
-        while (true) {
-            size_t k = i;
-            if (at(k) == '_') ++k;
-            if (!std::isdigit(static_cast<unsigned char>(at(k))) || (zero && at(k) != '0')) break;
-            i = k + 1;
-        }
+    const bool zero = at(start) == '0';
+    size_t i = start + 1;
+    while (true) {
+        const size_t k = at(i) == '_' ? i + 1 : i;
+        if (!std::isdigit(static_cast<unsigned char>(at(k))) || (zero && at(k) != '0')) break;
+        i = k + 1;
     }
-    std::string text = src_.substr(base == 10 ? start : start + 2, i - (base == 10 ? start : start + 2));
+    return i;
+}
+
+Status Lexer::lex_number(size_t& pos) {
+    const size_t start = pos;
+    const size_t float_end = match_float(start);
+    if (float_end != std::string::npos) {
+        std::string text = src_.substr(start, float_end - start);
+        text.erase(std::remove(text.begin(), text.end(), '_'), text.end());
+        emit(TokenType::kFloat, start);
+        tokens_.back().float_value = std::strtod(text.c_str(), nullptr);
+        pos = float_end;
+        return Status::ok();
+    }
+    int base = 10;
+    const size_t end = match_integer(start, base);
+    const size_t digits = base == 10 ? start : start + 2;
+    std::string text = src_.substr(digits, end - digits);
     text.erase(std::remove(text.begin(), text.end(), '_'), text.end());
     errno = 0;
     const long long value = std::strtoll(text.c_str(), nullptr, base);
     if (errno == ERANGE) return fail(start, "integer literal is too large");
     emit(TokenType::kInteger, start);
     tokens_.back().int_value = value;
-    pos = i;
+    pos = end;
+    return Status::ok();
+}
+
+// Decodes the escape at src_[i] (a backslash) the way jinja2 does: Python's unicode-escape
+// after backslash-escaping non-ASCII text. Advances i past it.
+Status Lexer::decode_escape(size_t& i, std::string& out, size_t open) const {
+    const char e = src_[i + 1];
+    if (static_cast<unsigned char>(e) >= 0x80) {
+        // A backslash before non-ASCII text reads as that text's own escape: "\é" is "\xe9".
+        size_t p = i + 1;
+        const char32_t cp = py::decode_utf8(src_, p);
+        const auto v = static_cast<uint32_t>(cp);
+        out += cp <= 0xFF ? fmt::format("\\x{:02x}", v) : cp <= 0xFFFF ? fmt::format("\\u{:04x}", v) : fmt::format("\\U{:08x}", v);
+        i = p;
+        return Status::ok();
+    }
+    i += 2;
+    static const std::string_view kSimple = "\n\\'\"abfnrtv";
+    static const char kSimpleValue[] = {'\0', '\\', '\'', '"', '\a', '\b', '\f', '\n', '\r', '\t', '\v'};
+    if (const size_t k = kSimple.find(e); k != std::string_view::npos) {
+        if (k > 0) out += kSimpleValue[k];  // backslash-newline continues the line
+        return Status::ok();
+    }
+    if (e == 'x' || e == 'u' || e == 'U') {
+        const size_t digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+        uint32_t value = 0;
+        for (size_t k = 0; k < digits; ++k) {
+            const char c = at(i + k);
+            if (!std::isxdigit(static_cast<unsigned char>(c))) return fail(open, fmt::format("truncated \\{} escape", e));
+            value = value * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10);
+        }
+        if (value > 0x10FFFF) return fail(open, "illegal Unicode character");
+        if (value >= 0xD800 && value <= 0xDFFF) return fail(open, "surrogate code points are not supported");
+        py::append_utf8(out, value);
+        i += digits;
+        return Status::ok();
+    }
+    if (e == 'N') return fail(open, "\\N{...} escapes are not supported");
+    if (e >= '0' && e <= '7') {
+        auto value = static_cast<uint32_t>(e - '0');
+        for (int k = 0; k < 2 && at(i) >= '0' && at(i) <= '7'; ++k) value = value * 8 + static_cast<uint32_t>(at(i++) - '0');
+        py::append_utf8(out, value);
+        return Status::ok();
+    }
+    out += '\\';  // unknown escapes stay as written
+    out += e;
     return Status::ok();
 }
 
@@ -261,71 +308,17 @@ Status Lexer::lex_string(size_t& pos) {
     const char quote = src_[pos];
     size_t i = pos + 1;
     std::string out;
-    auto hex_value = [&](size_t at_pos, int digits, uint32_t& value) {
-        value = 0;
-        for (int k = 0; k < digits; ++k) {
-            const char c = at(at_pos + static_cast<size_t>(k));
-            if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-            value = value * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::tolower(c) - 'a' + 10);
-        }
-        return true;
-    };
     while (true) {
-        if (i >= src_.size()) return fail(open, std::string("unexpected char '") + quote + "'");
+        if (i >= src_.size() || (src_[i] == '\\' && i + 1 >= src_.size())) {
+            return fail(open, std::string("unexpected char '") + quote + "'");
+        }
         const char c = src_[i];
         if (c == quote) break;
-        if (c != '\\') {
+        if (c == '\\') {
+            RF_RETURN_IF_ERROR(decode_escape(i, out, open));
+        } else {
             out += c;
             ++i;
-            continue;
-        }
-        if (i + 1 >= src_.size()) return fail(open, std::string("unexpected char '") + quote + "'");
-        const char e = src_[i + 1];
-        if (static_cast<unsigned char>(e) >= 0x80) {
-            // jinja2 backslash-escapes non-ASCII text before decoding escapes, so "\é" reads "\xe9".
-            size_t p = i + 1;
-            const char32_t cp = py::decode_utf8(src_, p);
-            char buf[16];
-            std::snprintf(buf, sizeof(buf), cp <= 0xFF ? "\\x%02x" : cp <= 0xFFFF ? "\\u%04x" : "\\U%08x", static_cast<unsigned>(cp));
-            out += buf;
-            i = p;
-            continue;
-        }
-        i += 2;
-        uint32_t value = 0;
-        switch (e) {
-            case '\n': break;
-            case '\\': out += '\\'; break;
-            case '\'': out += '\''; break;
-            case '"': out += '"'; break;
-            case 'a': out += '\a'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
-            case 'v': out += '\v'; break;
-            case 'x':
-            case 'u':
-            case 'U': {
-                const int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-                if (!hex_value(i, digits, value)) return fail(open, fmt::format("truncated \\{} escape", e));
-                if (value > 0x10FFFF) return fail(open, "illegal Unicode character");
-                if (value >= 0xD800 && value <= 0xDFFF) return fail(open, "surrogate code points are not supported");
-                py::append_utf8(out, value);
-                i += static_cast<size_t>(digits);
-                break;
-            }
-            case 'N': return fail(open, "\\N{...} escapes are not supported");
-            default:
-                if (e >= '0' && e <= '7') {
-                    value = static_cast<uint32_t>(e - '0');
-                    for (int k = 0; k < 2 && at(i) >= '0' && at(i) <= '7'; ++k) value = value * 8 + static_cast<uint32_t>(at(i++) - '0');
-                    py::append_utf8(out, value);
-                } else {
-                    out += '\\';
-                    out += e;
-                }
         }
     }
     emit(TokenType::kString, open, std::move(out));

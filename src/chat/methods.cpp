@@ -248,102 +248,111 @@ Result<Value> char_class_method(const std::string& s, std::string_view name) {
     return Value::boolean(true);
 }
 
-Result<Value> str_method(Interpreter& in, const Value& self, std::string_view name, CallValues& call) {
+Value same_kind(const Value& self, std::string text) { return Value::string(std::move(text), self.is_markup()); }
+
+Result<Value> strip_method(const Value& self, std::string_view name, CallValues& call) {
+    RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"chars"}, name));
+    std::optional<std::string> chars;
+    if (a[0] && !a[0]->is_none()) {
+        if (!a[0]->is_string()) return rf::error("{} arg must be None or str", name);
+        chars = a[0]->str();
+    }
+    const py::StripSide side = name == "strip" ? py::StripSide::kBoth
+                               : name == "lstrip" ? py::StripSide::kLeft : py::StripSide::kRight;
+    return same_kind(self, py::strip(self.str(), chars, side));
+}
+
+Result<Value> replace_method(Interpreter& in, const Value& self, CallValues& call) {
+    RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"old", "new", "count"}, "replace"));
+    RF_ASSIGN_OR_RETURN(std::string old_text, string_arg(a[0], "replace", "old"));
+    RF_ASSIGN_OR_RETURN(std::string new_text, string_arg(a[1], "replace", "new"));
+    int64_t count = -1;
+    if (a[2]) {
+        if (!a[2]->is_integral()) return rf::error("'{}' object cannot be interpreted as an integer", type_name(*a[2]));
+        count = a[2]->as_int();
+    }
+    auto r = py::replace(self.str(), old_text, new_text, count, in.limits().max_output_bytes);
+    if (!r) return rf::error("replace() result exceeds {} bytes", in.limits().max_output_bytes);
+    return same_kind(self, std::move(*r));
+}
+
+Result<Value> join_method(Interpreter& in, const Value& self, CallValues& call) {
+    RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"iterable"}, "join"));
+    if (!a[0]) return rf::error("join() takes exactly one argument");
+    RF_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(*a[0]));
+    std::string out;
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].is_string()) {
+            return rf::error("sequence item {}: expected str instance, {} found", i, type_name(items[i]));
+        }
+        if (i > 0) out += self.str();
+        out += items[i].str();
+        RF_RETURN_IF_ERROR(in.check_size(out.size()));
+    }
+    return same_kind(self, std::move(out));
+}
+
+Result<Value> format_method(Interpreter& in, const Value& self, std::string_view name, CallValues& call) {
+    CallValues args = call;
+    if (name == "format_map") {
+        if (call.args.size() != 1 || !call.args[0].is_dict()) return rf::error("format_map() takes one mapping");
+        args = CallValues{};
+        for (const auto& [k, v] : call.args[0].dict().entries) {
+            if (k.is_string()) args.kwargs.emplace_back(k.str(), v);
+        }
+    }
+    size_t auto_index = 0;
+    int numbering = 0;
+    RF_ASSIGN_OR_RETURN(std::string out, str_format(in, self.str(), args, auto_index, numbering, 0));
+    return same_kind(self, std::move(out));
+}
+
+// splitlines, partition / rpartition, removeprefix / removesuffix.
+Result<Value> piece_method(const Value& self, std::string_view name, CallValues& call) {
     const std::string& s = self.str();
-    auto text = [&](std::string t) { return Value::string(std::move(t), self.is_markup()); };
-    auto no_args = [&]() -> Status {
-        if (!call.args.empty() || !call.kwargs.empty()) return rf::error("str.{}() takes no arguments", name);
-        return Status::ok();
-    };
-    if (name == "startswith" || name == "endswith") return affix_test(s, std::string(name), call);
-    if (name == "strip" || name == "lstrip" || name == "rstrip") {
-        RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"chars"}, name));
-        std::optional<std::string> chars;
-        if (a[0] && !a[0]->is_none()) {
-            if (!a[0]->is_string()) return rf::error("{} arg must be None or str", name);
-            chars = a[0]->str();
-        }
-        const py::StripSide side = name == "strip" ? py::StripSide::kBoth : name == "lstrip" ? py::StripSide::kLeft
-                                                                                          : py::StripSide::kRight;
-        return text(py::strip(s, chars, side));
-    }
-    if (name == "split" || name == "rsplit") return split_method(s, name, call);
-    if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
-        return find_method(s, name, call);
-    }
-    if (name == "center" || name == "ljust" || name == "rjust" || name == "zfill") return pad_method(s, name, call);
-    if (name == "replace") {
-        RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"old", "new", "count"}, name));
-        RF_ASSIGN_OR_RETURN(std::string old_text, string_arg(a[0], name, "old"));
-        RF_ASSIGN_OR_RETURN(std::string new_text, string_arg(a[1], name, "new"));
-        int64_t count = -1;
-        if (a[2]) {
-            if (!a[2]->is_integral()) return rf::error("'{}' object cannot be interpreted as an integer", type_name(*a[2]));
-            count = a[2]->as_int();
-        }
-        auto r = py::replace(s, old_text, new_text, count, in.limits().max_output_bytes);
-        if (!r) return rf::error("replace() result exceeds {} bytes", in.limits().max_output_bytes);
-        return text(std::move(*r));
-    }
-    if (name == "join") {
-        RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"iterable"}, name));
-        if (!a[0]) return rf::error("join() takes exactly one argument");
-        RF_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(*a[0]));
-        std::string out;
-        for (size_t i = 0; i < items.size(); ++i) {
-            if (!items[i].is_string()) {
-                return rf::error("sequence item {}: expected str instance, {} found", i, type_name(items[i]));
-            }
-            if (i > 0) out += s;
-            out += items[i].str();
-            RF_RETURN_IF_ERROR(in.check_size(out.size()));
-        }
-        return text(std::move(out));
-    }
-    if (name == "format" || name == "format_map") {
-        CallValues args = call;
-        if (name == "format_map") {
-            if (call.args.size() != 1 || !call.args[0].is_dict()) return rf::error("format_map() takes one mapping");
-            args = CallValues{};
-            for (const auto& [k, v] : call.args[0].dict().entries) {
-                if (k.is_string()) args.kwargs.emplace_back(k.str(), v);
-            }
-        }
-        size_t auto_index = 0;
-        int numbering = 0;
-        RF_ASSIGN_OR_RETURN(std::string out, str_format(in, s, args, auto_index, numbering, 0));
-        return text(std::move(out));
-    }
     if (name == "splitlines") {
         RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"keepends"}, name));
         std::vector<Value> lines;
         for (auto& line : py::splitlines(s, a[0] && truthy(*a[0]))) lines.push_back(Value::string(std::move(line)));
         return Value::list(std::move(lines));
     }
-    if (name == "partition" || name == "rpartition") {
-        RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"sep"}, name));
-        RF_ASSIGN_OR_RETURN(std::string sep, string_arg(a[0], name, "sep"));
-        if (sep.empty()) return rf::error("empty separator");
-        const size_t hit = name == "partition" ? s.find(sep) : s.rfind(sep);
-        if (hit == std::string::npos) {
-            return name == "partition" ? Value::tuple({text(s), text(""), text("")})
-                                       : Value::tuple({text(""), text(""), text(s)});
-        }
-        return Value::tuple({text(s.substr(0, hit)), text(sep), text(s.substr(hit + sep.size()))});
+    RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"sep"}, name));
+    RF_ASSIGN_OR_RETURN(std::string sep, string_arg(a[0], name, "sep"));
+    if (name == "removeprefix") return same_kind(self, py::starts_with(s, sep) ? s.substr(sep.size()) : s);
+    if (name == "removesuffix") {
+        return same_kind(self, !sep.empty() && py::ends_with(s, sep) ? s.substr(0, s.size() - sep.size()) : s);
     }
-    if (name == "removeprefix" || name == "removesuffix") {
-        RF_ASSIGN_OR_RETURN(auto a, bind_args(call, {"affix"}, name));
-        RF_ASSIGN_OR_RETURN(std::string affix, string_arg(a[0], name, "affix"));
-        if (name == "removeprefix" && py::starts_with(s, affix)) return text(s.substr(affix.size()));
-        if (name == "removesuffix" && !affix.empty() && py::ends_with(s, affix)) return text(s.substr(0, s.size() - affix.size()));
-        return text(s);
+    if (sep.empty()) return rf::error("empty separator");
+    const size_t hit = name == "partition" ? s.find(sep) : s.rfind(sep);
+    if (hit == std::string::npos) {
+        return name == "partition" ? Value::tuple({same_kind(self, s), same_kind(self, ""), same_kind(self, "")})
+                                   : Value::tuple({same_kind(self, ""), same_kind(self, ""), same_kind(self, s)});
     }
-    RF_RETURN_IF_ERROR(no_args());
-    if (name == "upper") return text(py::upper(s));
-    if (name == "lower" || name == "casefold") return text(py::lower(s));
-    if (name == "title") return text(py::title(s));
-    if (name == "capitalize") return text(py::capitalize(s));
-    if (name == "swapcase") return text(py::swapcase(s));
+    return Value::tuple({same_kind(self, s.substr(0, hit)), same_kind(self, sep), same_kind(self, s.substr(hit + sep.size()))});
+}
+
+Result<Value> str_method(Interpreter& in, const Value& self, std::string_view name, CallValues& call) {
+    const std::string& s = self.str();
+    if (name == "startswith" || name == "endswith") return affix_test(s, std::string(name), call);
+    if (name == "strip" || name == "lstrip" || name == "rstrip") return strip_method(self, name, call);
+    if (name == "split" || name == "rsplit") return split_method(s, name, call);
+    if (name == "find" || name == "rfind" || name == "index" || name == "rindex" || name == "count") {
+        return find_method(s, name, call);
+    }
+    if (name == "center" || name == "ljust" || name == "rjust" || name == "zfill") return pad_method(s, name, call);
+    if (name == "replace") return replace_method(in, self, call);
+    if (name == "join") return join_method(in, self, call);
+    if (name == "format" || name == "format_map") return format_method(in, self, name, call);
+    if (name == "splitlines" || name == "partition" || name == "rpartition" || name == "removeprefix" ||
+        name == "removesuffix") {
+        return piece_method(self, name, call);
+    }
+    if (!call.args.empty() || !call.kwargs.empty()) return rf::error("str.{}() takes no arguments", name);
+    if (name == "upper") return same_kind(self, py::upper(s));
+    if (name == "lower" || name == "casefold") return same_kind(self, py::lower(s));
+    if (name == "title") return same_kind(self, py::title(s));
+    if (name == "capitalize") return same_kind(self, py::capitalize(s));
+    if (name == "swapcase") return same_kind(self, py::swapcase(s));
     return char_class_method(s, name);
 }
 

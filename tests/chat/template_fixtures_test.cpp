@@ -1,5 +1,6 @@
-// Every template in ../shared/testdata/templates renders byte-identical to Python jinja2 (HF's
-// settings) on the committed conversations; references come from scripts/render_templates.py.
+// Every template in ../shared/testdata/templates (and every chat template stored in a GGUF file in
+// ../shared/testdata/vocab) renders byte-identical to Python jinja2 with HF's settings on the
+// committed conversations; the references come from scripts/render_templates.py.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,6 +9,8 @@
 
 #include "chat/chat_template.h"
 #include "fixture_util.h"
+#include "gguf/gguf_file.h"
+#include "gguf/keys.h"
 
 namespace rf::chat {
 namespace {
@@ -38,13 +41,40 @@ std::vector<std::string> expected_files() {
 
 class RealTemplate : public ::testing::TestWithParam<std::string> {};
 
+// The chat template and BOS/EOS token texts stored in a GGUF file, as `-m MODEL` reads them.
+std::optional<std::string> gguf_template(const fs::path& path, std::string& bos, std::string& eos) {
+    auto file = gguf::GgufFile::open(path.string());
+    if (!file.is_ok()) return std::nullopt;
+    auto source = file->get_string_opt(gguf::keys::kTokenizerChatTemplate);
+    if (!source.is_ok() || !source->has_value()) return std::nullopt;
+    auto token = [&](std::string_view key) {
+        const auto id = file->get_uint_opt(key);
+        const auto tokens = file->get_array(gguf::keys::kTokenizerTokens);
+        if (!id.is_ok() || !id->has_value() || !tokens.is_ok() || **id >= (*tokens)->items.size()) return std::string();
+        return (*tokens)->items[**id].as_string();
+    };
+    bos = token(gguf::keys::kTokenizerBosId);
+    eos = token(gguf::keys::kTokenizerEosId);
+    return **source;
+}
+
 TEST_P(RealTemplate, MatchesJinja2) {
     const nlohmann::ordered_json expected = read_json(kFixtures / "expected" / GetParam());
     ASSERT_TRUE(expected.is_object()) << "unreadable fixture " << GetParam();
-    const fs::path template_path = kTemplates / expected["template"].get<std::string>();
     if (!fs::is_directory(kTemplates)) GTEST_SKIP() << "shared test data not found at " << kTemplates;
-    const auto source = read_file(template_path);
-    if (!source) GTEST_SKIP() << "template not found: " << template_path;
+    std::optional<std::string> source;
+    if (expected.contains("gguf")) {
+        const fs::path gguf_path = kTemplates.parent_path() / "vocab" / expected["gguf"].get<std::string>();
+        std::string bos, eos;
+        source = gguf_template(gguf_path, bos, eos);
+        if (!source) GTEST_SKIP() << "no chat template readable from " << gguf_path;
+        EXPECT_EQ(bos, expected["bos_token"].get<std::string>());
+        EXPECT_EQ(eos, expected["eos_token"].get<std::string>());
+    } else {
+        const fs::path template_path = kTemplates / expected["template"].get<std::string>();
+        source = read_file(template_path);
+        if (!source) GTEST_SKIP() << "template not found: " << template_path;
+    }
 
     auto tmpl = ChatTemplate::parse(*source);
     std::map<std::string, nlohmann::ordered_json> conversations;
