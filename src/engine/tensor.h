@@ -20,6 +20,7 @@ struct Tensor {
     size_t row_bytes = 0;
     size_t matrix_bytes = 0;
     void* data = nullptr;
+    uint8_t layout = 0;  // backend-specific arrangement of a weight's bytes (0: GGUF rows)
 
     bool empty() const { return data == nullptr; }
     int64_t n_rows() const { return ne[1] * ne[2]; }
@@ -42,12 +43,18 @@ struct Tensor {
     }
 };
 
+// How a model uses a weight, so a backend may pick a layout: only kMatmul weights are ever
+// passed to Backend::matmul / moe_ffn alone; kEmbedding tables are read by get_rows (and by
+// matmul too when the LM head is tied to them).
+enum class WeightUse : uint8_t { kMatmul, kEmbedding, kVector };
+
 // Host bytes of a weight to place on a backend (a GGUF tensor inside the mapped file).
 // `bytes` stays valid for the model's lifetime, so a host backend may keep a zero-copy view.
 struct WeightSource {
     quant::GgmlType type = quant::GgmlType::kF32;
     std::array<int64_t, 3> ne = {0, 1, 1};
     std::span<const uint8_t> bytes;
+    WeightUse use = WeightUse::kMatmul;
 };
 
 }  // namespace rf::engine

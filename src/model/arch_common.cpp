@@ -25,7 +25,8 @@ std::string supported_archs() {
 }
 
 Status bind_embeddings(WeightLoader& l, const HParams& hp, Weights& w) {
-    RF_ASSIGN_OR_RETURN(w.token_embd, l.require("token_embd.weight", {hp.n_embd, hp.n_vocab}));
+    RF_ASSIGN_OR_RETURN(w.token_embd, l.require("token_embd.weight", {hp.n_embd, hp.n_vocab},
+                                                WeightKind::kEmbedding));
     RF_ASSIGN_OR_RETURN(w.output_norm,
                         l.require("output_norm.weight", {hp.n_embd}, WeightKind::kVector));
     RF_ASSIGN_OR_RETURN(w.output, l.optional("output.weight", {hp.n_embd, hp.n_vocab}));

@@ -62,7 +62,7 @@ Result<engine::Tensor> WeightLoader::bind(const gguf::TensorInfo& info,
         return error("tensor '{}': type {} is not supported here (norm and bias weights must be "
                      "f32)", info.name, traits.name);
     }
-    if (kind == WeightKind::kMatrix && !is_matmul_type(info.type)) {
+    if (kind != WeightKind::kVector && !is_matmul_type(info.type)) {
         return error("tensor '{}': type {} is not supported for weights", info.name, traits.name);
     }
     if (info.ne[0] % traits.block_size != 0) {
@@ -74,6 +74,9 @@ Result<engine::Tensor> WeightLoader::bind(const gguf::TensorInfo& info,
     src.ne = {static_cast<int64_t>(info.ne[0]), static_cast<int64_t>(info.ne[1]),
               static_cast<int64_t>(info.ne[2])};
     src.bytes = info.data;
+    src.use = kind == WeightKind::kVector      ? engine::WeightUse::kVector
+              : kind == WeightKind::kEmbedding ? engine::WeightUse::kEmbedding
+                                               : engine::WeightUse::kMatmul;
     auto t = backend_.upload_weight(src);
     if (!t) return error("tensor '{}': {}", info.name, t.message());
     bytes_bound_ += info.n_bytes;

@@ -13,8 +13,9 @@
 namespace rf::model {
 
 enum class WeightKind {
-    kMatrix,  // matmul / embedding weight: float or any block-quantized type
-    kVector,  // norm weight or bias: F32 only
+    kMatrix,     // matmul weight: float or any block-quantized type
+    kEmbedding,  // token embedding table (row lookups; also the LM head when tied)
+    kVector,     // norm weight or bias: F32 only
 };
 
 class WeightLoader {

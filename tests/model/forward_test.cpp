@@ -141,6 +141,33 @@ TEST(ModelForward, F16Weights) {
     expect_matches_reference(c, 8, 2e-3);
 }
 
+// Quantized weights (packed for the fast kernels on the CPU): activations are quantized to 8 bits
+// on the fly, so the bound is looser.
+TEST(ModelForward, QuantizedWeights) {
+    for (quant::GgmlType type : {quant::GgmlType::kQ8_0, quant::GgmlType::kQ4_0, quant::GgmlType::kQ4_K,
+                                 quant::GgmlType::kQ6_K}) {
+        TinyConfig c;
+        c.n_embd = 256;
+        c.head_dim = 64;
+        c.n_ff = 512;
+        c.n_vocab = 300;
+        c.weight_type = type;
+        SCOPED_TRACE(std::string(quant::traits(type).name));
+        expect_matches_reference(c, 9, 3e-2);
+    }
+}
+
+TEST(ModelForward, QuantizedMoe) {
+    TinyConfig c;
+    c.n_embd = 256;
+    c.head_dim = 64;
+    c.n_expert = 4;
+    c.n_expert_used = 2;
+    c.n_ff_exp = 256;
+    c.weight_type = quant::GgmlType::kQ4_K;
+    expect_matches_reference(c, 7, 3e-2);
+}
+
 // ---- loader errors name the key or tensor ----
 
 std::vector<uint8_t> rewrite(const std::vector<uint8_t>& bytes, const std::string& drop_tensor,

@@ -9,6 +9,7 @@
 
 #include "core/half.h"
 #include "gguf/gguf_writer.h"
+#include "quant/reference.h"
 
 namespace rf::testing {
 namespace {
@@ -31,7 +32,16 @@ public:
         for (float& x : v) x = dist(rng_);
         const quant::GgmlType type = matrix ? cfg_.weight_type : quant::GgmlType::kF32;
         std::vector<uint8_t> bytes;
-        if (type == quant::GgmlType::kF16) {
+        if (quant::traits(type).is_quantized) {
+            // Quantized: the reference uses the dequantized values the file holds.
+            bytes.resize(quant::row_bytes(type, n));
+            const size_t row = ne[0];
+            const size_t row_b = quant::row_bytes(type, row);
+            for (size_t r = 0; r < n / row; ++r) {
+                quant::quantize_row(type, v.data() + r * row, bytes.data() + r * row_b, static_cast<int64_t>(row));
+                quant::dequantize_row(type, bytes.data() + r * row_b, v.data() + r * row, static_cast<int64_t>(row));
+            }
+        } else if (type == quant::GgmlType::kF16) {
             bytes.resize(n * 2);
             for (size_t i = 0; i < n; ++i) {
                 const uint16_t h = float_to_fp16(v[i]);

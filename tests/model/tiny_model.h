@@ -33,7 +33,7 @@ struct TinyConfig {
     float rope_base = 10000.0f;
     int32_t n_rot = 0;           // 0 = head_dim
     float rms_eps = 1e-5f;
-    quant::GgmlType weight_type = quant::GgmlType::kF32;  // F32 or F16 for 2-D weights
+    quant::GgmlType weight_type = quant::GgmlType::kF32;  // of 2-D weights (quantizable types too)
     uint32_t seed = 1;
 };
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
 
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/ops_basic.h"
@@ -23,8 +24,14 @@ void check_dense(const engine::Tensor& t) {
     RF_CHECK(t.row_bytes == static_cast<size_t>(t.ne[0]) * sizeof(float));
 }
 
+constexpr uint8_t kPackedLayout = 1;  // engine::Tensor::layout of weights packed by pack_weights
+
+WeightLayout layout_of(const engine::Tensor& w) {
+    return w.layout == kPackedLayout ? WeightLayout::kPacked8 : WeightLayout::kRows;
+}
+
 MatrixView matrix_view(const engine::Tensor& w) {
-    return {w.type, w.data, w.ne[0], w.ne[1], w.row_bytes};
+    return {w.type, w.data, w.ne[0], w.ne[1], w.row_bytes, layout_of(w)};
 }
 
 bool same_rope(const engine::RopeParams& a, const engine::RopeParams& b) {
@@ -38,7 +45,11 @@ bool same_rope(const engine::RopeParams& a, const engine::RopeParams& b) {
 
 void CpuBackend::FreeDeleter::operator()(void* p) const { std::free(p); }
 
-CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {}
+CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {
+    // ROCMFORGE_CPU_PACK=0 keeps weights in the file's row layout (A/B measurements, low memory).
+    const char* pack = std::getenv("ROCMFORGE_CPU_PACK");
+    pack_weights_ = pack == nullptr || std::string(pack) != "0";
+}
 CpuBackend::~CpuBackend() = default;
 
 template <typename Fn>
@@ -65,6 +76,22 @@ Result<engine::Tensor> CpuBackend::upload_weight(const engine::WeightSource& src
     }
     // Zero copy: the model keeps the mapping alive; ops only read weights.
     t.data = const_cast<uint8_t*>(src.bytes.data());
+    if (pack_weights_ && src.use == engine::WeightUse::kMatmul && can_pack_weights(src.type) &&
+        src.ne[1] >= 8) {
+        // Matmul-only weights of the common types get the interleaved layout the fast
+        // mat-vec kernels read (same size; a one-time copy at load).
+        const size_t bytes = t.matrix_bytes * static_cast<size_t>(src.ne[2]);
+        void* packed = std::aligned_alloc(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
+        if (packed == nullptr) return error("out of memory packing a weight of {} bytes", bytes);
+        weights_.emplace_back(packed);
+        for (int64_t e = 0; e < src.ne[2]; ++e) {
+            const MatrixView rows{src.type, src.bytes.data() + static_cast<size_t>(e) * t.matrix_bytes,
+                                  src.ne[0], src.ne[1], t.row_bytes, WeightLayout::kRows};
+            pack_weights(rows, static_cast<uint8_t*>(packed) + static_cast<size_t>(e) * t.matrix_bytes, pool_);
+        }
+        t.data = packed;
+        t.layout = kPackedLayout;
+    }
     return t;
 }
 
@@ -135,6 +162,7 @@ void CpuBackend::set_batch(const engine::BatchInfo& batch) {
 void CpuBackend::get_rows(const engine::Tensor& table, engine::Tensor& out) {
     check_dense(out);
     RF_CHECK(out.ne[1] == batch_.n_tokens && out.ne[0] == table.ne[0]);
+    RF_CHECK_MSG(table.layout == 0, "row lookups need the GGUF row layout");
     for (int32_t t = 0; t < batch_.n_tokens; ++t) {
         const int32_t id = batch_.tokens[static_cast<size_t>(t)];
         RF_CHECK(id >= 0 && id < table.ne[1]);
@@ -228,7 +256,8 @@ void CpuBackend::moe_ffn(const engine::Tensor& x, const engine::MoeWeights& w,
     check_dense(x);
     check_dense(out);
     auto experts = [](const engine::Tensor& t) {
-        return ExpertTensor{t.type, static_cast<const uint8_t*>(t.data), t.ne[0], t.ne[1], t.row_bytes, t.matrix_bytes};
+        return ExpertTensor{t.type, static_cast<const uint8_t*>(t.data), t.ne[0], t.ne[1],
+                            t.row_bytes, t.matrix_bytes, layout_of(t)};
     };
     RF_CHECK(w.gate_inp.ne[1] == p.n_expert && w.gate_exps.ne[2] == p.n_expert);
     cpu::moe_ffn(matrix_view(w.gate_inp), experts(w.gate_exps), experts(w.up_exps),

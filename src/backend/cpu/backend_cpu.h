@@ -58,6 +58,8 @@ private:
     void for_rows(int64_t n_rows, int64_t row_width, Fn&& fn);
 
     ThreadPool pool_;
+    bool pack_weights_ = true;
+    std::vector<Buffer> weights_;  // repacked copies of matmul weights
     std::vector<Buffer> activations_;
     engine::KvLayout kv_layout_;
     Buffer kv_memory_;

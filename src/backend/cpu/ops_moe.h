@@ -24,8 +24,9 @@ struct ExpertTensor {
     int64_t n_rows = 0;
     size_t row_bytes = 0;
     size_t matrix_bytes = 0;
+    WeightLayout layout = WeightLayout::kRows;
     MatrixView expert(int32_t e) const {
-        return {type, data + static_cast<size_t>(e) * matrix_bytes, n_cols, n_rows, row_bytes};
+        return {type, data + static_cast<size_t>(e) * matrix_bytes, n_cols, n_rows, row_bytes, layout};
     }
 };
 
