@@ -92,7 +92,10 @@ RF_ALWAYS_INLINE void float_panel_tail(const float* panel, int n, const GemmArgs
 // batches (16-row groups; leftover rows take the register tiles).
 template <typename L>
 void float_gemm_auto(const GemmArgs& a) {
-    if (a.n_tokens < kRepackMinTokens || a.n_cols % 8 != 0 || a.scratch == nullptr) {
+    // TODO(ASan reports a heap-buffer-overflow inside pack_float_panel on the model tests): the
+    // panel path stays off until that is found; the row walk below is the checked path.
+    constexpr bool kPanelsEnabled = false;
+    if (!kPanelsEnabled || a.n_tokens < kRepackMinTokens || a.n_cols % 8 != 0 || a.scratch == nullptr) {
         gemm_walk<FloatKernel<L>, kFloatTokens>(a);
         return;
     }
