@@ -83,10 +83,13 @@ struct GemmArgs {
 };
 
 // Scratch a GemmKernel may use: a repacked group of 8 rows (up to two bytes per element plus two
-// floats per row per 16 elements: values, sign copy, scales, mins) at offset 0, and 8 rows in
-// GGUF layout (at most 8.5 bytes per column) at gemm_scratch_rows_offset.
+// floats per row per 16 elements: values, sign copy, scales, mins) or a float panel of 16 rows x
+// 256 columns (kGemmPanelBytes) at offset 0, and 8 rows in GGUF layout (at most 8.5 bytes per
+// column) at gemm_scratch_rows_offset.
+inline constexpr size_t kGemmPanelBytes = 16 * 256 * sizeof(float);
 inline size_t gemm_scratch_rows_offset(int64_t n_cols) {
-    return static_cast<size_t>(n_cols) * 24 + 1024;
+    const size_t repacked = static_cast<size_t>(n_cols) * 24 + 1024;
+    return repacked > kGemmPanelBytes ? repacked : kGemmPanelBytes;
 }
 inline size_t gemm_scratch_bytes(int64_t n_cols) {
     return gemm_scratch_rows_offset(n_cols) + static_cast<size_t>(n_cols) * 9 + 1024;

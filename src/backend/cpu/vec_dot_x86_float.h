@@ -14,7 +14,7 @@
 namespace rf::cpu::RF_X86_NS {
 
 inline constexpr int kPanelRows = 16;
-inline constexpr int kPanelCols = 256;  // 16 KiB of floats: stays in L1 across the tokens
+inline constexpr int kPanelCols = 256;  // 16 KiB of floats (kGemmPanelBytes): stays in L1
 #if defined(__AVX512VL__)
 inline constexpr int kPanelTokens = 12;  // 24 accumulators of the 32 registers
 #else
@@ -24,18 +24,14 @@ inline constexpr int kPanelTokens = 6;  // 12 accumulators of the 16 registers
 // panel[k * 16 + r] = W[r0 + r][c0 + k] for k < n (a multiple of 8).
 template <typename L>
 void pack_float_panel(const GemmArgs& a, int r0, int64_t c0, int n, float* panel) {
-    RF_UNROLL
     for (int rg = 0; rg < kPanelRows; rg += 8) {
         const uint8_t* rows[8];
-        RF_UNROLL
         for (int r = 0; r < 8; ++r) rows[r] = a.w + (r0 + rg + r) * a.w_stride + c0 * L::kBytes;
         for (int k = 0; k < n; k += 8) {
             __m256i v[8], t[8];
-            RF_UNROLL
             for (int r = 0; r < 8; ++r)
                 v[r] = _mm256_castps_si256(L::load8(rows[r] + k * L::kBytes));
             transpose8x8_epi32(v, t);
-            RF_UNROLL
             for (int i = 0; i < 8; ++i) {
                 _mm256_store_ps(panel + (k + i) * kPanelRows + rg, _mm256_castsi256_ps(t[i]));
             }
@@ -92,10 +88,9 @@ RF_ALWAYS_INLINE void float_panel_tail(const float* panel, int n, const GemmArgs
 // batches (16-row groups; leftover rows take the register tiles).
 template <typename L>
 void float_gemm_auto(const GemmArgs& a) {
-    // TODO(ASan reports a heap-buffer-overflow inside pack_float_panel on the model tests): the
-    // panel path stays off until that is found; the row walk below is the checked path.
-    constexpr bool kPanelsEnabled = false;
-    if (!kPanelsEnabled || a.n_tokens < kRepackMinTokens || a.n_cols % 8 != 0 || a.scratch == nullptr) {
+    static_assert(kPanelRows * kPanelCols * sizeof(float) <= kGemmPanelBytes,
+                  "panel outgrows the scratch");
+    if (a.n_tokens < kRepackMinTokens || a.n_cols % 8 != 0 || a.scratch == nullptr) {
         gemm_walk<FloatKernel<L>, kFloatTokens>(a);
         return;
     }

@@ -43,7 +43,6 @@ struct PackedQ4_0 {
             const uint8_t* blk = grp + b * 144;
             _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
             auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
-            RF_UNROLL
             for (int c = 0; c < 4; ++c) {
                 const __m256i q = load256(blk + 16 + 32 * c);
                 _mm256_store_si256(out + c, _mm256_and_si256(q, m4));
@@ -109,7 +108,6 @@ struct PackedQ8_0 {
             _mm256_store_ps(pack.d + b * 8, fp16x8(blk));
             auto* out = reinterpret_cast<__m256i*>(pack.vals + b * 256);
             auto* sout = reinterpret_cast<__m256i*>(pack.svals + b * 256);
-            RF_UNROLL
             for (int g = 0; g < 8; ++g) {
                 const __m256i w = load256(blk + 16 + 32 * g);
                 if constexpr (Spec::kSigned) {
@@ -209,7 +207,6 @@ struct PackedQ4_K {
             const __m256 d8 = fp16x8(blk), dm8 = fp16x8(blk + 16);
             __m256i sc_lo, sc_hi, mn_lo, mn_hi;
             decode_scales(blk, sc_lo, sc_hi, mn_lo, mn_hi);
-            RF_UNROLL
             for (int j = 0; j < 8; ++j) {
                 const int64_t sub = sb * 8 + j;
                 _mm256_store_ps(pack.d + sub * 8,
@@ -219,11 +216,9 @@ struct PackedQ4_K {
                     _mm256_sub_ps(_mm256_setzero_ps(),
                                   _mm256_mul_ps(dm8, lane_byte_ps(j < 4 ? mn_lo : mn_hi, j % 4))));
             }
-            RF_UNROLL
             for (int c = 0; c < 4; ++c) {
                 auto* lo = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c) * 256);
                 auto* hi = reinterpret_cast<__m256i*>(pack.vals + (sb * 8 + 2 * c + 1) * 256);
-                RF_UNROLL
                 for (int g = 0; g < 8; ++g) {
                     const __m256i q = load256(blk + 128 + c * 256 + 32 * g);
                     _mm256_store_si256(lo + g, _mm256_and_si256(q, m4));
@@ -340,25 +335,20 @@ struct PackedQ6_K {
         for (int64_t sb = 0; sb < n_cols / 256; ++sb) {
             const uint8_t* blk = grp + sb * 1680;
             const __m256 d8 = fp16x8(blk);
-            RF_UNROLL
             for (int j = 0; j < 16; ++j) {
                 const __m256i sc = _mm256_cvtepi8_epi32(
                     _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 16 + 8 * j)));
                 _mm256_store_ps(pack.d + (sb * 16 + j) * 8,
                                 _mm256_mul_ps(d8, _mm256_cvtepi32_ps(sc)));
             }
-            RF_UNROLL
             for (int h = 0; h < 2; ++h) {
-                RF_UNROLL
                 for (int e = 0; e < 2; ++e) {
                     const uint8_t* ql0 = blk + 144 + 2 * h * 256 + 128 * e;
                     const uint8_t* qh = blk + 1168 + h * 256 + 128 * e;
-                    RF_UNROLL
                     for (int g = 0; g < 4; ++g) {
                         __m256i u[4];
                         quarters(load256(ql0 + 32 * g), load256(ql0 + 256 + 32 * g),
                                  load256(qh + 32 * g), u);
-                        RF_UNROLL
                         for (int k = 0; k < 4; ++k) {
                             const int64_t sub = sb * 16 + 8 * h + 2 * k + e;
                             _mm256_store_si256(

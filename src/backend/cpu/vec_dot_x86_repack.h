@@ -64,7 +64,6 @@ struct RepackK {
     RF_ALWAYS_INLINE static void decode(const uint8_t* unit, __m256i* vals, float* d, float* m) {
         KRow row;
         F::decode(unit, row);
-        RF_UNROLL
         for (int s = 0; s < 8; ++s) {
             vals[s] = F::slice(row, s);
             if constexpr (F::kSigned && kVnni)
@@ -74,7 +73,6 @@ struct RepackK {
         _mm256_store_si256(reinterpret_cast<__m256i*>(sc), row.sc16);
         if constexpr (kHasMin) _mm256_store_si256(reinterpret_cast<__m256i*>(mn), row.mins16);
         constexpr int kStep = G / 16;
-        RF_UNROLL
         for (int j = 0; j < 256 / G; ++j) {
             d[j] = row.d * static_cast<float>(sc[j * kStep]);
             if constexpr (kHasMin) m[j] = -row.dmin * static_cast<float>(mn[j * kStep]);
@@ -141,20 +139,16 @@ void repack_rows8(const GemmArgs& a, int r0, uint8_t* scratch) {
     for (int64_t u = 0; u < n_units; ++u) {
         __m256i vals[8][S::kSlices];
         float d[8][kBlocksPerUnit], m[8][kBlocksPerUnit];
-        RF_UNROLL
         for (int r = 0; r < 8; ++r) {
             S::decode(a.w + (r0 + r) * a.w_stride + u * S::kUnitBytes, vals[r], d[r], m[r]);
         }
-        RF_UNROLL
         for (int s = 0; s < S::kSlices; ++s) {
             __m256i rows[8], groups[8];
-            RF_UNROLL
             for (int r = 0; r < 8; ++r) rows[r] = vals[r][s];
             transpose8x8_epi32(rows, groups);
             const int64_t slice = u * S::kSlices + s;
             auto* out = reinterpret_cast<__m256i*>(pack.vals + slice * 256);
             auto* sout = reinterpret_cast<__m256i*>(pack.svals + slice * 256);
-            RF_UNROLL
             for (int g = 0; g < 8; ++g) {
                 if constexpr (S::kSigned) {
                     _mm256_store_si256(out + g, _mm256_abs_epi8(groups[g]));
@@ -164,10 +158,8 @@ void repack_rows8(const GemmArgs& a, int r0, uint8_t* scratch) {
                 }
             }
         }
-        RF_UNROLL
         for (int j = 0; j < kBlocksPerUnit; ++j) {
             const int64_t blk = u * kBlocksPerUnit + j;
-            RF_UNROLL
             for (int r = 0; r < 8; ++r) {
                 pack.d[blk * 8 + r] = d[r][j];
                 if constexpr (S::kHasMin) pack.m[blk * 8 + r] = m[r][j];
