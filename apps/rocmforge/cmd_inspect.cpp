@@ -54,10 +54,13 @@ int64_t array_size(const GgufFile& file, std::string_view key) {
 // JSON for one metadata value; large arrays are summarised (type + count + first items).
 ordered_json value_json(const Value& v) {
     switch (v.type) {
-        case ValueType::kBool: return v.as_bool();
-        case ValueType::kString: return v.as_string();
+        case ValueType::kBool:
+            return v.as_bool();
+        case ValueType::kString:
+            return v.as_string();
         case ValueType::kFloat32:
-        case ValueType::kFloat64: return v.as_f64();
+        case ValueType::kFloat64:
+            return v.as_f64();
         case ValueType::kArray: {
             const gguf::Array& a = v.as_array();
             constexpr size_t kMaxItems = 16;
@@ -72,7 +75,8 @@ ordered_json value_json(const Value& v) {
                     {"count", a.items.size()},
                     {"first", std::move(head)}};
         }
-        default: break;
+        default:
+            break;
     }
     if (const int64_t* i = std::get_if<int64_t>(&v.data)) return *i;
     return v.as_u64();
@@ -123,16 +127,18 @@ ordered_json report_json(const std::string& path, const GgufFile& file) {
             {"data_offset", file.data_offset()},
             {"file_size", file.file_size()},
             {"architecture", arch},
-            {"file_type", {{"id", ftype != nullptr ? value_json(*ftype) : ordered_json(nullptr)},
-                           {"name", file_type_text(file)}}},
+            {"file_type",
+             {{"id", ftype != nullptr ? value_json(*ftype) : ordered_json(nullptr)},
+              {"name", file_type_text(file)}}},
             {"general", std::move(general)},
             {"hparams", std::move(hparams)},
             {"tokenizer", tokenizer_json(file)},
             {"tensors", std::move(tensors)},
-            {"totals", {{"tensors", file.tensors().size()},
-                        {"parameters", totals.n_params},
-                        {"bytes", totals.n_bytes},
-                        {"bits_per_weight", totals.bits_per_weight()}}}};
+            {"totals",
+             {{"tensors", file.tensors().size()},
+              {"parameters", totals.n_params},
+              {"bytes", totals.n_bytes},
+              {"bits_per_weight", totals.bits_per_weight()}}}};
 }
 
 std::string json_text(const ordered_json& j) {
@@ -147,12 +153,13 @@ void print_tokenizer(const GgufFile& file) {
         t["chat_template"].get<bool>()
             ? fmt::format("yes ({} bytes)", t["chat_template_bytes"].get<size_t>())
             : "no";
-    std::printf("tokenizer: model %s, pre %s, vocab %s, merges %s, bos %s, eos %s, "
-                "chat template %s\n",
-                json_text(t["model"]).c_str(), json_text(t["pre"]).c_str(),
-                json_text(t["vocab_size"]).c_str(), json_text(t["merges"]).c_str(),
-                json_text(t["bos_token_id"]).c_str(), json_text(t["eos_token_id"]).c_str(),
-                chat_template.c_str());
+    std::printf(
+        "tokenizer: model %s, pre %s, vocab %s, merges %s, bos %s, eos %s, "
+        "chat template %s\n",
+        json_text(t["model"]).c_str(), json_text(t["pre"]).c_str(),
+        json_text(t["vocab_size"]).c_str(), json_text(t["merges"]).c_str(),
+        json_text(t["bos_token_id"]).c_str(), json_text(t["eos_token_id"]).c_str(),
+        chat_template.c_str());
 }
 
 // Prints the metadata keys for which `pick` holds, under `title`.
@@ -174,26 +181,25 @@ void print_tensors(const GgufFile& file) {
                     static_cast<unsigned long long>(t.n_bytes));
     }
     const Totals totals = totals_of(file);
-    std::printf("totals: %zu tensors, %llu parameters (%.3f B), %llu bytes (%.3f GiB), "
-                "%.3f bits per weight\n",
-                file.tensors().size(), static_cast<unsigned long long>(totals.n_params),
-                static_cast<double>(totals.n_params) / 1e9,
-                static_cast<unsigned long long>(totals.n_bytes),
-                static_cast<double>(totals.n_bytes) / (1 << 30), totals.bits_per_weight());
+    std::printf(
+        "totals: %zu tensors, %llu parameters (%.3f B), %llu bytes (%.3f GiB), "
+        "%.3f bits per weight\n",
+        file.tensors().size(), static_cast<unsigned long long>(totals.n_params),
+        static_cast<double>(totals.n_params) / 1e9, static_cast<unsigned long long>(totals.n_bytes),
+        static_cast<double>(totals.n_bytes) / (1 << 30), totals.bits_per_weight());
 }
 
 void print_text(const std::string& path, const GgufFile& file) {
     const std::string arch = file.architecture();
     const std::string prefix = arch + ".";
     std::printf("file: %s (%.2f MiB), GGUF v%u, alignment %u, data at offset %llu\n", path.c_str(),
-                static_cast<double>(file.file_size()) / (1 << 20), file.version(),
-                file.alignment(), static_cast<unsigned long long>(file.data_offset()));
+                static_cast<double>(file.file_size()) / (1 << 20), file.version(), file.alignment(),
+                static_cast<unsigned long long>(file.data_offset()));
     std::printf("architecture: %s\nfile type: %s\n", arch.empty() ? "-" : arch.c_str(),
                 file_type_text(file).c_str());
     print_metadata(file, "general", [](const std::string& k) { return k.starts_with("general."); });
-    print_metadata(file, "hyper-parameters", [&](const std::string& k) {
-        return !arch.empty() && k.starts_with(prefix);
-    });
+    print_metadata(file, "hyper-parameters",
+                   [&](const std::string& k) { return !arch.empty() && k.starts_with(prefix); });
     print_metadata(file, "other metadata", [&](const std::string& k) {
         return !k.starts_with("general.") && !k.starts_with("tokenizer.") &&
                (arch.empty() || !k.starts_with(prefix));

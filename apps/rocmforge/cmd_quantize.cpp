@@ -34,7 +34,8 @@ Status run_quantize(const QuantizeArgs& a) {
     options.ftype = ftype;
     options.pure = a.pure;
     options.n_threads = a.threads;
-    RF_ASSIGN_OR_RETURN(const convert::ConvertReport r, convert::quantize_model(a.in, a.out, options));
+    RF_ASSIGN_OR_RETURN(const convert::ConvertReport r,
+                        convert::quantize_model(a.in, a.out, options));
     log::info("quantize: {} -> {} ({}{}) in {:.1f} s", a.in, a.out, gguf::file_type_name(ftype),
               a.pure ? ", pure" : "", r.seconds);
     std::printf("%s: %.2f MiB -> %.2f MiB, %.3f bits per weight, %llu parameters; tensors: %s%s\n",
@@ -57,7 +58,8 @@ void register_quantize(CLI::App& root, CommandContext& ctx) {
                     "Q5_0, Q5_1, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, F16, BF16, F32")
         ->required();
     cmd->add_flag("--pure", args->pure, "One type for every quantizable tensor (no mixing)");
-    cmd->add_option("-t,--threads", args->threads, "Tensors converted at once (default: all cores)");
+    cmd->add_option("-t,--threads", args->threads,
+                    "Tensors converted at once (default: all cores)");
     cmd->callback([args, &ctx] {
         const Status s = run_quantize(*args);
         ctx.exit_code = s.is_ok() ? 0 : report_error(s);

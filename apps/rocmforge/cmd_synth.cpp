@@ -56,7 +56,8 @@ void register_synth(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--vocab", args->vocab, "GGUF whose tokenizer.* keys are copied")->required();
     cmd->add_option("--out,-o", args->out, "Output GGUF")->required();
     cmd->add_option("--seed", args->seed, "Random seed")->capture_default_str();
-    cmd->add_option("-t,--threads", args->threads, "Tensors generated at once (default: all cores)");
+    cmd->add_option("-t,--threads", args->threads,
+                    "Tensors generated at once (default: all cores)");
     cmd->callback([args, &ctx] {
         const Status s = run_synth(*args);
         ctx.exit_code = s.is_ok() ? 0 : report_error(s);

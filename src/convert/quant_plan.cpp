@@ -31,7 +31,9 @@ enum class Category {
     kOther,
 };
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != s.npos; }
+bool contains(std::string_view s, std::string_view part) {
+    return s.find(part) != s.npos;
+}
 
 Category category_of(std::string_view name) {
     if (name == "output.weight") return Category::kOutput;
@@ -61,61 +63,97 @@ int layer_of(std::string_view name) {
 }
 
 // llama.cpp's "use more bits" layers: the first and last eighth, and every third in between.
-bool use_more_bits(int il, int n) { return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2; }
+bool use_more_bits(int il, int n) {
+    return il < n / 8 || il >= 7 * n / 8 || (il - n / 8) % 3 == 2;
+}
 
 // The tensor type a preset quantizes to by default.
 std::optional<GgmlType> default_type_of(FileType f) {
     switch (f) {
-        case FileType::kAllF32: return GgmlType::kF32;
-        case FileType::kMostlyF16: return GgmlType::kF16;
-        case FileType::kMostlyBF16: return GgmlType::kBF16;
-        case FileType::kMostlyQ4_0: return GgmlType::kQ4_0;
-        case FileType::kMostlyQ4_1: return GgmlType::kQ4_1;
-        case FileType::kMostlyQ5_0: return GgmlType::kQ5_0;
-        case FileType::kMostlyQ5_1: return GgmlType::kQ5_1;
-        case FileType::kMostlyQ8_0: return GgmlType::kQ8_0;
-        case FileType::kMostlyQ2_K: return GgmlType::kQ2_K;
+        case FileType::kAllF32:
+            return GgmlType::kF32;
+        case FileType::kMostlyF16:
+            return GgmlType::kF16;
+        case FileType::kMostlyBF16:
+            return GgmlType::kBF16;
+        case FileType::kMostlyQ4_0:
+            return GgmlType::kQ4_0;
+        case FileType::kMostlyQ4_1:
+            return GgmlType::kQ4_1;
+        case FileType::kMostlyQ5_0:
+            return GgmlType::kQ5_0;
+        case FileType::kMostlyQ5_1:
+            return GgmlType::kQ5_1;
+        case FileType::kMostlyQ8_0:
+            return GgmlType::kQ8_0;
+        case FileType::kMostlyQ2_K:
+            return GgmlType::kQ2_K;
         case FileType::kMostlyQ3_K_S:
         case FileType::kMostlyQ3_K_M:
-        case FileType::kMostlyQ3_K_L: return GgmlType::kQ3_K;
+        case FileType::kMostlyQ3_K_L:
+            return GgmlType::kQ3_K;
         case FileType::kMostlyQ4_K_S:
-        case FileType::kMostlyQ4_K_M: return GgmlType::kQ4_K;
+        case FileType::kMostlyQ4_K_M:
+            return GgmlType::kQ4_K;
         case FileType::kMostlyQ5_K_S:
-        case FileType::kMostlyQ5_K_M: return GgmlType::kQ5_K;
-        case FileType::kMostlyQ6_K: return GgmlType::kQ6_K;
-        case FileType::kMostlyIQ4_NL: return GgmlType::kIQ4_NL;
-        case FileType::kMostlyIQ4_XS: return GgmlType::kIQ4_XS;
-        case FileType::kMostlyTQ1_0: return GgmlType::kTQ1_0;
-        case FileType::kMostlyTQ2_0: return GgmlType::kTQ2_0;
-        default: return std::nullopt;
+        case FileType::kMostlyQ5_K_M:
+            return GgmlType::kQ5_K;
+        case FileType::kMostlyQ6_K:
+            return GgmlType::kQ6_K;
+        case FileType::kMostlyIQ4_NL:
+            return GgmlType::kIQ4_NL;
+        case FileType::kMostlyIQ4_XS:
+            return GgmlType::kIQ4_XS;
+        case FileType::kMostlyTQ1_0:
+            return GgmlType::kTQ1_0;
+        case FileType::kMostlyTQ2_0:
+            return GgmlType::kTQ2_0;
+        default:
+            return std::nullopt;
     }
 }
 
 // The type llama.cpp falls back to when ne[0] is not a multiple of `type`'s block size.
 GgmlType shape_fallback(GgmlType type) {
     switch (type) {
-        case GgmlType::kIQ4_XS: return GgmlType::kIQ4_NL;
+        case GgmlType::kIQ4_XS:
+            return GgmlType::kIQ4_NL;
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
         case GgmlType::kTQ1_0:
-        case GgmlType::kTQ2_0: return GgmlType::kQ4_0;
-        case GgmlType::kQ4_K: return GgmlType::kQ5_0;
-        case GgmlType::kQ5_K: return GgmlType::kQ5_1;
-        case GgmlType::kQ6_K: return GgmlType::kQ8_0;
-        default: return GgmlType::kF16;  // a 32-element type that does not fit either
+        case GgmlType::kTQ2_0:
+            return GgmlType::kQ4_0;
+        case GgmlType::kQ4_K:
+            return GgmlType::kQ5_0;
+        case GgmlType::kQ5_K:
+            return GgmlType::kQ5_1;
+        case GgmlType::kQ6_K:
+            return GgmlType::kQ8_0;
+        default:
+            return GgmlType::kF16;  // a 32-element type that does not fit either
     }
 }
 
-bool fits(GgmlType type, uint64_t ne0) { return ne0 % quant::traits(type).block_size == 0; }
+bool fits(GgmlType type, uint64_t ne0) {
+    return ne0 % quant::traits(type).block_size == 0;
+}
 
 }  // namespace
 
 bool allows_quantization(std::string_view name, uint32_t n_dims) {
     if (n_dims < 2 || !name.ends_with("weight")) return false;
     constexpr std::string_view kKeep[] = {
-        "_norm.weight", "ffn_gate_inp.weight", "position_embd.weight", "token_types.weight",
-        "ssm_conv1d",   "altup",               "laurel",               "per_layer_model_proj",
-        "attn_rel_b.weight", "time_mix_",      "shortconv.conv.weight",
+        "_norm.weight",
+        "ffn_gate_inp.weight",
+        "position_embd.weight",
+        "token_types.weight",
+        "ssm_conv1d",
+        "altup",
+        "laurel",
+        "per_layer_model_proj",
+        "attn_rel_b.weight",
+        "time_mix_",
+        "shortconv.conv.weight",
     };
     for (std::string_view k : kKeep) {
         if (contains(name, k)) return false;
@@ -130,8 +168,10 @@ Result<gguf::FileType> parse_preset(std::string_view name) {
     if (upper == "Q5_K") upper = "Q5_K_M";
     const std::optional<FileType> f = gguf::parse_file_type(upper);
     if (!f) {
-        return error("unknown quantization type '{}' (e.g. Q4_K_M, Q4_K_S, Q5_K_M, Q5_K_S, "
-                     "Q3_K_M, Q2_K, Q6_K, Q8_0, Q4_0, IQ4_XS, F16)", name);
+        return error(
+            "unknown quantization type '{}' (e.g. Q4_K_M, Q4_K_S, Q5_K_M, Q5_K_S, "
+            "Q3_K_M, Q2_K, Q6_K, Q8_0, Q4_0, IQ4_XS, F16)",
+            name);
     }
     return *f;
 }
@@ -158,8 +198,10 @@ Result<ModelFacts> model_facts(const gguf::GgufFile& file) {
 Result<QuantPlan> QuantPlan::make(gguf::FileType ftype, bool pure, ModelFacts facts) {
     const std::optional<GgmlType> type = default_type_of(ftype);
     if (!type) {
-        return error("quantization type {} is not supported here (the i-quant mixes below 4 bits "
-                     "need an importance matrix)", gguf::file_type_name(ftype));
+        return error(
+            "quantization type {} is not supported here (the i-quant mixes below 4 bits "
+            "need an importance matrix)",
+            gguf::file_type_name(ftype));
     }
     if (!quant::can_quantize(*type)) {
         return error("no quantizer for tensor type {}", quant::traits(*type).name);
@@ -254,11 +296,16 @@ GgmlType QuantPlan::mix(std::string_view name, uint64_t ne0, GgmlType type) cons
                 ftype_ == FileType::kMostlyTQ1_0 || ftype_ == FileType::kMostlyTQ2_0;
             return ternary ? GgmlType::kQ4_K : type;
         }
-        case Category::kAttnV: return mix_attn_v(layer_of(name), type);
-        case Category::kAttnK: return facts_.n_expert == 8 ? GgmlType::kQ8_0 : type;
-        case Category::kFfnDown: return mix_ffn_down(layer_of(name), type);
-        case Category::kAttnOutput: return mix_attn_output(type);
-        default: return type;
+        case Category::kAttnV:
+            return mix_attn_v(layer_of(name), type);
+        case Category::kAttnK:
+            return facts_.n_expert == 8 ? GgmlType::kQ8_0 : type;
+        case Category::kFfnDown:
+            return mix_ffn_down(layer_of(name), type);
+        case Category::kAttnOutput:
+            return mix_attn_output(type);
+        default:
+            return type;
     }
 }
 

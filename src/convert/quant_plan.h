@@ -16,11 +16,11 @@ namespace rf::convert {
 
 // What the mixing rules need to know about the model.
 struct ModelFacts {
-    std::string arch;     // general.architecture ("llama", "qwen2", "falcon" ...)
-    int n_layer = 0;      // <arch>.block_count
-    int n_head = 1;       // <arch>.attention.head_count
-    int n_head_kv = 1;    // <arch>.attention.head_count_kv
-    int n_expert = 0;     // <arch>.expert_count (0: dense)
+    std::string arch;          // general.architecture ("llama", "qwen2", "falcon" ...)
+    int n_layer = 0;           // <arch>.block_count
+    int n_head = 1;            // <arch>.attention.head_count
+    int n_head_kv = 1;         // <arch>.attention.head_count_kv
+    int n_expert = 0;          // <arch>.expert_count (0: dense)
     bool tied_output = false;  // no output.weight: token_embd doubles as the output matrix
 
     int n_gqa() const { return n_head_kv > 0 ? n_head / n_head_kv : 1; }
@@ -40,7 +40,7 @@ struct TensorChoice {
 };
 
 class QuantPlan {
-public:
+  public:
     // Errors for presets that need an importance matrix or types without a quantizer.
     static Result<QuantPlan> make(gguf::FileType ftype, bool pure, ModelFacts facts);
 
@@ -49,10 +49,10 @@ public:
 
     // The target type of tensor `name` of shape ne[0..n_dims) now stored as `current`.
     // Tensors that are not quantized (1-D, norms, ...) keep `current`.
-    TensorChoice choose(std::string_view name, const std::array<uint64_t, 4>& ne,
-                        uint32_t n_dims, quant::GgmlType current) const;
+    TensorChoice choose(std::string_view name, const std::array<uint64_t, 4>& ne, uint32_t n_dims,
+                        quant::GgmlType current) const;
 
-private:
+  private:
     QuantPlan(gguf::FileType ftype, bool pure, ModelFacts facts, quant::GgmlType default_type)
         : ftype_(ftype), pure_(pure), facts_(std::move(facts)), default_type_(default_type) {}
     quant::GgmlType mix(std::string_view name, uint64_t ne0, quant::GgmlType type) const;

@@ -26,7 +26,8 @@ void copy_metadata(const gguf::GgufFile& in, gguf::FileType ftype, gguf::GgufWri
         if (key.starts_with("split.")) continue;
         out.set(key, value);
     }
-    out.set(std::string(gguf::keys::kGeneralFileType), gguf::Value::u32(static_cast<uint32_t>(ftype)));
+    out.set(std::string(gguf::keys::kGeneralFileType),
+            gguf::Value::u32(static_cast<uint32_t>(ftype)));
     out.set(std::string(gguf::keys::kGeneralQuantizationVersion), gguf::Value::u32(2));
 }
 
@@ -37,10 +38,10 @@ Status add_converted(const gguf::TensorInfo& t, quant::GgmlType type, gguf::Gguf
     const std::span<const uint8_t> src = t.data;
     const auto n_cols = static_cast<int64_t>(t.ne[0]);
     const auto n_rows = static_cast<int64_t>(t.n_rows());
-    return out.add_tensor_lazy(t.name, type, ne.empty() ? std::vector<uint64_t>{1} : ne,
-                               [=](std::span<uint8_t> dst) {
-                                   convert_rows(src_type, src.data(), type, dst.data(), n_cols, n_rows);
-                               });
+    return out.add_tensor_lazy(
+        t.name, type, ne.empty() ? std::vector<uint64_t>{1} : ne, [=](std::span<uint8_t> dst) {
+            convert_rows(src_type, src.data(), type, dst.data(), n_cols, n_rows);
+        });
 }
 
 }  // namespace
@@ -70,7 +71,8 @@ Result<ConvertReport> quantize_model(const std::string& in_path, const std::stri
         report.in_bytes += t.n_bytes;
         ++report.type_counts[std::string(quant::traits(choice.type).name)];
     }
-    if (requantizing) log::warn("input tensors are already quantized: re-quantizing loses accuracy");
+    if (requantizing)
+        log::warn("input tensors are already quantized: re-quantizing loses accuracy");
     RF_RETURN_IF_ERROR(out.write_file(out_path, resolve_threads(options.n_threads)));
     report.out_bytes = out.tensor_data_bytes();
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

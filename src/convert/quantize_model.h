@@ -13,8 +13,8 @@ namespace rf::convert {
 
 struct QuantizeOptions {
     gguf::FileType ftype = gguf::FileType::kMostlyQ4_K_M;
-    bool pure = false;   // every quantizable tensor gets the preset's default type, no mixing
-    int n_threads = 0;   // tensors converted concurrently; <= 0: all hardware threads
+    bool pure = false;  // every quantizable tensor gets the preset's default type, no mixing
+    int n_threads = 0;  // tensors converted concurrently; <= 0: all hardware threads
 };
 
 // What a conversion produced: sizes, parameter count and how many tensors got each type.
@@ -26,7 +26,8 @@ struct ConvertReport {
     std::map<std::string, size_t> type_counts;  // "q4_K" -> number of tensors
     double seconds = 0;
     double bits_per_weight() const {
-        return n_params == 0 ? 0.0 : 8.0 * static_cast<double>(out_bytes) / static_cast<double>(n_params);
+        return n_params == 0 ? 0.0
+                             : 8.0 * static_cast<double>(out_bytes) / static_cast<double>(n_params);
     }
 };
 

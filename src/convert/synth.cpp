@@ -33,7 +33,7 @@ constexpr SynthShape kShapes[] = {
 
 // xoshiro256+ seeded through splitmix64: fast, and good enough for random weights.
 class Rng {
-public:
+  public:
     explicit Rng(uint64_t seed) {
         for (uint64_t& s : s_) {
             seed += 0x9e3779b97f4a7c15ull;
@@ -65,7 +65,7 @@ public:
         return (sum - kMean) * kScale;
     }
 
-private:
+  private:
     uint64_t s_[4];
 };
 
@@ -209,7 +209,9 @@ std::string shape_names() {
 
 }  // namespace
 
-std::span<const SynthShape> synth_shapes() { return kShapes; }
+std::span<const SynthShape> synth_shapes() {
+    return kShapes;
+}
 
 const SynthShape* find_synth_shape(std::string_view name) {
     for (const SynthShape& s : kShapes) {
@@ -235,8 +237,8 @@ Result<ConvertReport> synth_model(const SynthOptions& options) {
         w.set(gguf::keys::arch_key(shape.arch, gguf::keys::kVocabSize),
               gguf::Value::u32(static_cast<uint32_t>(n_vocab)));
     }
-    const ModelFacts facts{std::string(shape.arch), shape.n_layer, shape.n_head,
-                           shape.n_head_kv,         0,             shape.tied_embeddings};
+    const ModelFacts facts{std::string(shape.arch), shape.n_layer, shape.n_head, shape.n_head_kv, 0,
+                           shape.tied_embeddings};
     RF_ASSIGN_OR_RETURN(QuantPlan plan, QuantPlan::make(options.ftype, false, facts));
     ConvertReport report;
     RF_RETURN_IF_ERROR(add_tensors(shape, plan, options.seed, w, report));

@@ -22,12 +22,12 @@ struct SynthShape {
     int n_head;
     int n_head_kv;
     int n_ff;
-    int n_vocab;            // replaced by the vocabulary's size when they differ
+    int n_vocab;  // replaced by the vocabulary's size when they differ
     int n_ctx;
     float rope_freq_base;
     float rms_eps;
-    bool qkv_bias;          // attn_q/k/v.bias tensors (qwen2)
-    bool tied_embeddings;   // no output.weight: token_embd is reused (qwen2-0.5b)
+    bool qkv_bias;         // attn_q/k/v.bias tensors (qwen2)
+    bool tied_embeddings;  // no output.weight: token_embd is reused (qwen2-0.5b)
 };
 
 // tiny, tinyllama-1.1b, llama2-7b, llama3-8b, qwen2-0.5b, tiny-qwen2.
@@ -40,7 +40,7 @@ struct SynthOptions {
     std::string vocab_path;  // a GGUF whose tokenizer.* keys are copied
     std::string out_path;
     uint64_t seed = 0;
-    int n_threads = 0;       // <= 0: all hardware threads
+    int n_threads = 0;  // <= 0: all hardware threads
 };
 
 // Writes the model; the weights depend only on (shape, seed), not on the thread count.

@@ -42,10 +42,13 @@ std::string GgufFile::architecture() const {
 
 namespace {
 
-Status missing(std::string_view key) { return error("metadata key '{}' is missing", key); }
+Status missing(std::string_view key) {
+    return error("metadata key '{}' is missing", key);
+}
 
 Status wrong_type(std::string_view key, const Value& v, std::string_view wanted) {
-    return error("metadata key '{}' has type {}, expected {}", key, value_type_name(v.type), wanted);
+    return error("metadata key '{}' has type {}, expected {}", key, value_type_name(v.type),
+                 wanted);
 }
 
 // Checks a present value against a getter's contract; returns an error Status when it fails.

@@ -38,7 +38,7 @@ struct TensorInfo {
 
 // Keeps the mapping alive for as long as any tensor view is used.
 class GgufFile {
-public:
+  public:
     // Opens and fully validates a file; any defect gives one message naming field and offset.
     static Result<GgufFile> open(const std::string& path);
     // Validates an in-memory image (used by the fuzzer and tests); `bytes` must outlive the result.
@@ -72,7 +72,7 @@ public:
     const std::vector<TensorInfo>& tensors() const { return tensors_; }
     const TensorInfo* find_tensor(std::string_view name) const;
 
-private:
+  private:
     std::shared_ptr<MappedFile> file_;  // null when parsing caller-owned bytes
     std::span<const uint8_t> bytes_;
     uint32_t version_ = 0;

@@ -13,7 +13,7 @@
 namespace rf::gguf {
 namespace {
 
-constexpr uint32_t kMagic = 0x46554747;        // "GGUF" read as a little-endian u32
+constexpr uint32_t kMagic = 0x46554747;         // "GGUF" read as a little-endian u32
 constexpr uint32_t kMagicSwapped = 0x47475546;  // "FUGG"
 constexpr int kMaxArrayDepth = 8;               // arrays of arrays nest at most this deep
 // Bounds the memory a crafted file can make us allocate (each Value is ~48 bytes): real files
@@ -21,7 +21,11 @@ constexpr int kMaxArrayDepth = 8;               // arrays of arrays nest at most
 constexpr uint64_t kMaxArrayElements = uint64_t{1} << 23;
 constexpr size_t kMaxTensorNameBytes = 63;  // ggml stores names in char[64]
 // Smallest possible encodings, used to bound counts before allocating.
-constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;             // key len + 1 char + type + u8
+// Counts far beyond any real model (which has < 100 keys and < 100k tensors), so that a large
+// file of tiny entries cannot make the header structures grow without bound.
+constexpr uint64_t kMaxKv = uint64_t{1} << 20;
+constexpr uint64_t kMaxTensors = uint64_t{1} << 20;
+constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;              // key len + 1 char + type + u8
 constexpr uint64_t kMinTensorInfoBytes = 8 + 1 + 4 + 4 + 8;  // name + n_dims + type + offset
 
 // The bytes one element of `type` needs at least (strings: their length, arrays: type + count).
@@ -29,28 +33,35 @@ uint64_t min_value_bytes(ValueType type) {
     switch (type) {
         case ValueType::kUint8:
         case ValueType::kInt8:
-        case ValueType::kBool: return 1;
+        case ValueType::kBool:
+            return 1;
         case ValueType::kUint16:
-        case ValueType::kInt16: return 2;
+        case ValueType::kInt16:
+            return 2;
         case ValueType::kUint32:
         case ValueType::kInt32:
-        case ValueType::kFloat32: return 4;
+        case ValueType::kFloat32:
+            return 4;
         case ValueType::kUint64:
         case ValueType::kInt64:
         case ValueType::kFloat64:
-        case ValueType::kString: return 8;
-        case ValueType::kArray: return 12;
+        case ValueType::kString:
+            return 8;
+        case ValueType::kArray:
+            return 12;
     }
     return 1;
 }
 
-bool is_known_value_type(uint32_t id) { return id <= static_cast<uint32_t>(ValueType::kFloat64); }
+bool is_known_value_type(uint32_t id) {
+    return id <= static_cast<uint32_t>(ValueType::kFloat64);
+}
 
 // A field's name, built only when an error is reported ("kv[3] 'x'.value[17]").
 struct FieldPath {
     const FieldPath* parent = nullptr;
-    std::string name;       // appended as ".name" (or as is at the root)
-    int64_t index = -1;     // appended as "[index]" when >= 0
+    std::string name;    // appended as ".name" (or as is at the root)
+    int64_t index = -1;  // appended as "[index]" when >= 0
 
     std::string render() const {
         std::string out = parent ? parent->render() : std::string();
@@ -64,25 +75,25 @@ struct FieldPath {
 
 // Fills a GgufFile from an untrusted byte image. Friend of GgufFile.
 class GgufParser {
-public:
+  public:
     GgufParser(std::span<const uint8_t> bytes, GgufFile& out) : bytes_(bytes), file_(out) {}
 
     Status run() {
         uint64_t n_tensors = 0;
         uint64_t n_kv = 0;
         RF_RETURN_IF_ERROR(read_header(n_tensors, n_kv));
-        file_.metadata_.reserve(n_kv);
+        file_.metadata_.reserve(std::min<uint64_t>(n_kv, 4096));
         for (uint64_t i = 0; i < n_kv; ++i) RF_RETURN_IF_ERROR(read_kv(i));
         RF_RETURN_IF_ERROR(check_alignment());
-        file_.tensors_.reserve(n_tensors);
-        info_offsets_.reserve(n_tensors);
+        file_.tensors_.reserve(std::min<uint64_t>(n_tensors, 4096));
+        info_offsets_.reserve(std::min<uint64_t>(n_tensors, 4096));
         for (uint64_t i = 0; i < n_tensors; ++i) RF_RETURN_IF_ERROR(read_tensor_info(i));
         const uint64_t align = file_.alignment_;
         file_.data_offset_ = (pos_ + align - 1) / align * align;
         return bind_tensor_data();
     }
 
-private:
+  private:
     template <typename... Args>
     Status fail(const FieldPath& field, uint64_t offset, fmt::format_string<Args...> what,
                 Args&&... args) const {
@@ -117,8 +128,9 @@ private:
         uint64_t length = 0;
         RF_RETURN_IF_ERROR(read(length, field));
         if (length > remaining()) {
-            return fail(field, pos_ - 8, "string length {} runs past the end of the file ({} bytes remain)",
-                        length, remaining());
+            return fail(field, pos_ - 8,
+                        "string length {} runs past the end of the file ({} bytes remain)", length,
+                        remaining());
         }
         out.assign(reinterpret_cast<const char*>(bytes_.data() + pos_), length);
         pos_ += length;
@@ -139,7 +151,7 @@ private:
     std::span<const uint8_t> bytes_;
     GgufFile& file_;
     uint64_t pos_ = 0;
-    uint64_t array_elements_ = 0;        // running total, bounded by kMaxArrayElements
+    uint64_t array_elements_ = 0;          // running total, bounded by kMaxArrayElements
     uint64_t alignment_value_offset_ = 0;  // where general.alignment's value sits, for messages
     std::vector<uint64_t> info_offsets_;   // file offset of each tensor's `offset` field
 };
@@ -149,24 +161,29 @@ Status GgufParser::read_header(uint64_t& n_tensors, uint64_t& n_kv) {
     RF_RETURN_IF_ERROR(need(4, magic_field));
     const uint32_t magic = load<uint32_t>();
     if (magic == kMagicSwapped) {
-        return fail(magic_field, 0, "magic is byte-swapped (\"FUGG\"): big-endian GGUF files are "
-                                    "not supported");
+        return fail(magic_field, 0,
+                    "magic is byte-swapped (\"FUGG\"): big-endian GGUF files are "
+                    "not supported");
     }
     if (magic != kMagic) {
         const uint8_t* m = bytes_.data();
-        return fail(magic_field, 0, "not a GGUF file: expected \"GGUF\", found bytes {:02x} {:02x} {:02x} {:02x}",
+        return fail(magic_field, 0,
+                    "not a GGUF file: expected \"GGUF\", found bytes {:02x} {:02x} {:02x} {:02x}",
                     m[0], m[1], m[2], m[3]);
     }
     const FieldPath version_field{nullptr, "header.version"};
     RF_RETURN_IF_ERROR(read(file_.version_, version_field));
     const uint32_t v = file_.version_;
     if (v != 0 && (v & 0xffffu) == 0) {
-        return fail(version_field, 4, "version 0x{:08x} is byte-swapped: big-endian GGUF files are "
-                                      "not supported (convert to little-endian)", v);
+        return fail(version_field, 4,
+                    "version 0x{:08x} is byte-swapped: big-endian GGUF files are "
+                    "not supported (convert to little-endian)",
+                    v);
     }
     if (v == 1) {
-        return fail(version_field, 4, "GGUF version 1 is not supported (only versions 2 and 3); "
-                                      "re-convert the model with a current converter");
+        return fail(version_field, 4,
+                    "GGUF version 1 is not supported (only versions 2 and 3); "
+                    "re-convert the model with a current converter");
     }
     if (v != 2 && v != 3) {
         return fail(version_field, 4, "unsupported GGUF version {} (supported: 2, 3)", v);
@@ -183,6 +200,13 @@ Status GgufParser::read_header(uint64_t& n_tensors, uint64_t& n_kv) {
         n_tensors * kMinTensorInfoBytes + n_kv * kMinKvBytes > remaining()) {
         return fail(kv_field, 16, "key-value count {} cannot fit in the {} bytes that remain", n_kv,
                     remaining());
+    }
+    if (n_tensors > kMaxTensors) {
+        return fail(tensors_field, 8, "tensor count {} exceeds the limit of {}", n_tensors,
+                    kMaxTensors);
+    }
+    if (n_kv > kMaxKv) {
+        return fail(kv_field, 16, "key-value count {} exceeds the limit of {}", n_kv, kMaxKv);
     }
     return Status::ok();
 }
@@ -241,7 +265,8 @@ Status GgufParser::read_value(ValueType type, int depth, const FieldPath& field,
             out.data = std::move(s);
             return Status::ok();
         }
-        case ValueType::kArray: return read_array(depth + 1, field, out);
+        case ValueType::kArray:
+            return read_array(depth + 1, field, out);
         default: {
             // Fixed-width numbers share the bulk decoder of scalar arrays.
             Array one;
@@ -267,8 +292,9 @@ Status GgufParser::read_array(int depth, const FieldPath& field, Value& out) {
     RF_RETURN_IF_ERROR(read(count, field));
     const uint64_t min_bytes = min_value_bytes(element_type);
     if (count > remaining() / min_bytes) {
-        return fail(field, pos_ - 8, "array of {} {} elements cannot fit in the {} bytes that remain",
-                    count, value_type_name(element_type), remaining());
+        return fail(field, pos_ - 8,
+                    "array of {} {} elements cannot fit in the {} bytes that remain", count,
+                    value_type_name(element_type), remaining());
     }
     if (count > kMaxArrayElements - array_elements_) {
         return fail(field, pos_ - 8, "metadata arrays hold more than {} elements in total",
@@ -298,7 +324,8 @@ Status GgufParser::read_string_array(uint64_t count, const FieldPath& field, Arr
     out.items.resize(count);
     for (uint64_t i = 0; i < count; ++i) {
         if (remaining() < sizeof(uint64_t)) {
-            return need(sizeof(uint64_t), FieldPath{&field, std::string(), static_cast<int64_t>(i)});
+            return need(sizeof(uint64_t),
+                        FieldPath{&field, std::string(), static_cast<int64_t>(i)});
         }
         const uint64_t length = load<uint64_t>();
         if (length > remaining()) {
@@ -328,17 +355,38 @@ Status GgufParser::read_scalar_array(ValueType type, uint64_t count, Array& out)
     const auto as_i = [](auto v) { return static_cast<int64_t>(v); };
     const auto as_d = [](auto v) { return static_cast<double>(v); };
     switch (type) {
-        case ValueType::kUint8: fill(uint8_t{}, as_u); break;
-        case ValueType::kInt8: fill(int8_t{}, as_i); break;
-        case ValueType::kUint16: fill(uint16_t{}, as_u); break;
-        case ValueType::kInt16: fill(int16_t{}, as_i); break;
-        case ValueType::kUint32: fill(uint32_t{}, as_u); break;
-        case ValueType::kInt32: fill(int32_t{}, as_i); break;
-        case ValueType::kUint64: fill(uint64_t{}, as_u); break;
-        case ValueType::kInt64: fill(int64_t{}, as_i); break;
-        case ValueType::kFloat32: fill(float{}, as_d); break;
-        case ValueType::kFloat64: fill(double{}, as_d); break;
-        default: return Status::error("internal: read_scalar_array on a non-scalar type");
+        case ValueType::kUint8:
+            fill(uint8_t{}, as_u);
+            break;
+        case ValueType::kInt8:
+            fill(int8_t{}, as_i);
+            break;
+        case ValueType::kUint16:
+            fill(uint16_t{}, as_u);
+            break;
+        case ValueType::kInt16:
+            fill(int16_t{}, as_i);
+            break;
+        case ValueType::kUint32:
+            fill(uint32_t{}, as_u);
+            break;
+        case ValueType::kInt32:
+            fill(int32_t{}, as_i);
+            break;
+        case ValueType::kUint64:
+            fill(uint64_t{}, as_u);
+            break;
+        case ValueType::kInt64:
+            fill(int64_t{}, as_i);
+            break;
+        case ValueType::kFloat32:
+            fill(float{}, as_d);
+            break;
+        case ValueType::kFloat64:
+            fill(double{}, as_d);
+            break;
+        default:
+            return Status::error("internal: read_scalar_array on a non-scalar type");
     }
     return Status::ok();
 }
@@ -354,7 +402,8 @@ Status GgufParser::check_alignment() {
     }
     const uint64_t a = v.as_u64();
     if (a == 0 || (a & (a - 1)) != 0) {
-        return fail(field, alignment_value_offset_, "alignment {} is not a non-zero power of two", a);
+        return fail(field, alignment_value_offset_, "alignment {} is not a non-zero power of two",
+                    a);
     }
     file_.alignment_ = static_cast<uint32_t>(a);
     return Status::ok();
@@ -403,7 +452,8 @@ Status GgufParser::read_tensor_shape(const FieldPath& field, TensorInfo& t) {
         RF_RETURN_IF_ERROR(read(t.ne[j], ne_field));
         if (t.ne[j] == 0) return fail(ne_field, pos_ - 8, "dimension is 0");
         if (t.ne[j] > kMaxElements / n_elements) {
-            return fail(ne_field, pos_ - 8, "dimension {} makes the element count overflow", t.ne[j]);
+            return fail(ne_field, pos_ - 8, "dimension {} makes the element count overflow",
+                        t.ne[j]);
         }
         n_elements *= t.ne[j];
     }
@@ -436,7 +486,8 @@ Status GgufParser::bind_tensor_data() {
         if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
             return fail(field, info_offsets_[i],
                         "tensor data [{}, +{}) runs past the end of the file (data section holds "
-                        "{} bytes)", t.offset, t.n_bytes, data_size);
+                        "{} bytes)",
+                        t.offset, t.n_bytes, data_size);
         }
         t.data = bytes_.subspan(file_.data_offset_ + t.offset, t.n_bytes);
     }

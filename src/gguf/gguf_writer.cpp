@@ -21,7 +21,9 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" as a little-endian u32
 constexpr uint32_t kVersion = 3;
 constexpr size_t kMaxTensorNameBytes = 63;
 
-uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+uint64_t align_up(uint64_t x, uint64_t a) {
+    return (x + a - 1) / a * a;
+}
 
 template <typename T>
 void put(std::vector<uint8_t>& out, T v) {
@@ -38,24 +40,49 @@ void put_string(std::vector<uint8_t>& out, std::string_view s) {
 // Writes the payload of `v` (without its type id); arrays recurse.
 void put_value(std::vector<uint8_t>& out, const Value& v) {
     switch (v.type) {
-        case ValueType::kUint8: put(out, static_cast<uint8_t>(v.as_u64())); break;
-        case ValueType::kInt8: put(out, static_cast<int8_t>(v.as_i64())); break;
-        case ValueType::kUint16: put(out, static_cast<uint16_t>(v.as_u64())); break;
-        case ValueType::kInt16: put(out, static_cast<int16_t>(v.as_i64())); break;
-        case ValueType::kUint32: put(out, static_cast<uint32_t>(v.as_u64())); break;
-        case ValueType::kInt32: put(out, static_cast<int32_t>(v.as_i64())); break;
-        case ValueType::kUint64: put(out, v.as_u64()); break;
-        case ValueType::kInt64: put(out, v.as_i64()); break;
-        case ValueType::kFloat32: put(out, static_cast<float>(v.as_f64())); break;
-        case ValueType::kFloat64: put(out, v.as_f64()); break;
-        case ValueType::kBool: put<uint8_t>(out, v.as_bool() ? 1 : 0); break;
-        case ValueType::kString: put_string(out, v.as_string()); break;
+        case ValueType::kUint8:
+            put(out, static_cast<uint8_t>(v.as_u64()));
+            break;
+        case ValueType::kInt8:
+            put(out, static_cast<int8_t>(v.as_i64()));
+            break;
+        case ValueType::kUint16:
+            put(out, static_cast<uint16_t>(v.as_u64()));
+            break;
+        case ValueType::kInt16:
+            put(out, static_cast<int16_t>(v.as_i64()));
+            break;
+        case ValueType::kUint32:
+            put(out, static_cast<uint32_t>(v.as_u64()));
+            break;
+        case ValueType::kInt32:
+            put(out, static_cast<int32_t>(v.as_i64()));
+            break;
+        case ValueType::kUint64:
+            put(out, v.as_u64());
+            break;
+        case ValueType::kInt64:
+            put(out, v.as_i64());
+            break;
+        case ValueType::kFloat32:
+            put(out, static_cast<float>(v.as_f64()));
+            break;
+        case ValueType::kFloat64:
+            put(out, v.as_f64());
+            break;
+        case ValueType::kBool:
+            put<uint8_t>(out, v.as_bool() ? 1 : 0);
+            break;
+        case ValueType::kString:
+            put_string(out, v.as_string());
+            break;
         case ValueType::kArray: {
             const Array& a = v.as_array();
             put(out, static_cast<uint32_t>(a.element_type));
             put<uint64_t>(out, a.items.size());
             for (const Value& item : a.items) {
-                RF_CHECK_MSG(item.type == a.element_type, "array item type differs from element_type");
+                RF_CHECK_MSG(item.type == a.element_type,
+                             "array item type differs from element_type");
                 put_value(out, item);
             }
             break;
@@ -206,7 +233,7 @@ namespace {
 
 // A FILE* that remembers the first write error.
 class OutFile {
-public:
+  public:
     explicit OutFile(const std::string& path) : path_(path), f_(std::fopen(path.c_str(), "wb")) {
         if (f_ == nullptr) status_ = error("cannot create '{}': {}", path, std::strerror(errno));
     }
@@ -240,7 +267,7 @@ public:
     }
     const Status& status() const { return status_; }
 
-private:
+  private:
     std::string path_;
     std::FILE* f_;
     Status status_;

@@ -19,7 +19,7 @@ namespace rf::gguf {
 // The alignment is `general.alignment` when set (must be a u32 power of two), else the
 // constructor's; a non-default constructor alignment is written out as `general.alignment`.
 class GgufWriter {
-public:
+  public:
     explicit GgufWriter(uint32_t alignment = 32);
 
     void set(std::string key, Value value);  // replaces an existing key, keeps first position
@@ -56,7 +56,7 @@ public:
         Producer produce;
     };
 
-private:
+  private:
     Status check_tensor(const std::string& name, quant::GgmlType type,
                         const std::vector<uint64_t>& ne, uint64_t& n_bytes) const;
     uint32_t effective_alignment() const;

@@ -34,7 +34,8 @@ inline constexpr std::string_view kBlockCount = "block_count";
 inline constexpr std::string_view kLeadingDenseBlockCount = "leading_dense_block_count";
 inline constexpr std::string_view kFeedForwardLength = "feed_forward_length";
 inline constexpr std::string_view kExpertFeedForwardLength = "expert_feed_forward_length";
-inline constexpr std::string_view kExpertSharedFeedForwardLength = "expert_shared_feed_forward_length";
+inline constexpr std::string_view kExpertSharedFeedForwardLength =
+    "expert_shared_feed_forward_length";
 inline constexpr std::string_view kUseParallelResidual = "use_parallel_residual";
 inline constexpr std::string_view kTensorDataLayout = "tensor_data_layout";
 inline constexpr std::string_view kExpertCount = "expert_count";
@@ -51,7 +52,8 @@ inline constexpr std::string_view kAttentionClampKqv = "attention.clamp_kqv";
 inline constexpr std::string_view kAttentionKeyLength = "attention.key_length";
 inline constexpr std::string_view kAttentionValueLength = "attention.value_length";
 inline constexpr std::string_view kAttentionLayerNormEpsilon = "attention.layer_norm_epsilon";
-inline constexpr std::string_view kAttentionLayerNormRmsEpsilon = "attention.layer_norm_rms_epsilon";
+inline constexpr std::string_view kAttentionLayerNormRmsEpsilon =
+    "attention.layer_norm_rms_epsilon";
 inline constexpr std::string_view kAttentionCausal = "attention.causal";
 inline constexpr std::string_view kAttentionSlidingWindow = "attention.sliding_window";
 

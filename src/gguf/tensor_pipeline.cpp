@@ -5,8 +5,7 @@
 
 namespace rf::gguf {
 
-TensorPipeline::TensorPipeline(const std::vector<GgufWriter::PendingTensor>& tensors,
-                               int n_threads)
+TensorPipeline::TensorPipeline(const std::vector<GgufWriter::PendingTensor>& tensors, int n_threads)
     : tensors_(tensors),
       window_(static_cast<size_t>(std::max(1, n_threads)) * 2),
       buffers_(tensors.size()),
@@ -16,7 +15,9 @@ TensorPipeline::TensorPipeline(const std::vector<GgufWriter::PendingTensor>& ten
     for (int i = 0; i < n_threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
-TensorPipeline::~TensorPipeline() { stop(); }
+TensorPipeline::~TensorPipeline() {
+    stop();
+}
 
 void TensorPipeline::stop() {
     {

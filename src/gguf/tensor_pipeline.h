@@ -15,7 +15,7 @@
 namespace rf::gguf {
 
 class TensorPipeline {
-public:
+  public:
     // n_threads <= 1 produces each tensor on the caller's thread inside acquire().
     TensorPipeline(const std::vector<GgufWriter::PendingTensor>& tensors, int n_threads);
     ~TensorPipeline();
@@ -29,7 +29,7 @@ public:
     // Stops the workers (pending producers finish first); idempotent.
     void stop();
 
-private:
+  private:
     void worker();
     std::span<const uint8_t> produce_now(size_t i);
 

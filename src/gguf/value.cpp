@@ -12,19 +12,32 @@ namespace rf::gguf {
 
 std::string_view value_type_name(ValueType type) {
     switch (type) {
-        case ValueType::kUint8: return "u8";
-        case ValueType::kInt8: return "i8";
-        case ValueType::kUint16: return "u16";
-        case ValueType::kInt16: return "i16";
-        case ValueType::kUint32: return "u32";
-        case ValueType::kInt32: return "i32";
-        case ValueType::kFloat32: return "f32";
-        case ValueType::kBool: return "bool";
-        case ValueType::kString: return "string";
-        case ValueType::kArray: return "array";
-        case ValueType::kUint64: return "u64";
-        case ValueType::kInt64: return "i64";
-        case ValueType::kFloat64: return "f64";
+        case ValueType::kUint8:
+            return "u8";
+        case ValueType::kInt8:
+            return "i8";
+        case ValueType::kUint16:
+            return "u16";
+        case ValueType::kInt16:
+            return "i16";
+        case ValueType::kUint32:
+            return "u32";
+        case ValueType::kInt32:
+            return "i32";
+        case ValueType::kFloat32:
+            return "f32";
+        case ValueType::kBool:
+            return "bool";
+        case ValueType::kString:
+            return "string";
+        case ValueType::kArray:
+            return "array";
+        case ValueType::kUint64:
+            return "u64";
+        case ValueType::kInt64:
+            return "i64";
+        case ValueType::kFloat64:
+            return "f64";
     }
     return "unknown";
 }
@@ -59,8 +72,10 @@ bool Value::is_integer() const {
         case ValueType::kUint32:
         case ValueType::kInt32:
         case ValueType::kUint64:
-        case ValueType::kInt64: return true;
-        default: return false;
+        case ValueType::kInt64:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -91,7 +106,9 @@ bool operator==(const Array& a, const Array& b) {
     return a.element_type == b.element_type && a.items == b.items;
 }
 
-bool operator==(const Value& a, const Value& b) { return a.type == b.type && a.data == b.data; }
+bool operator==(const Value& a, const Value& b) {
+    return a.type == b.type && a.data == b.data;
+}
 
 namespace {
 
@@ -125,10 +142,13 @@ std::string quote(const std::string& s) {
 
 std::string Value::to_display_string(size_t max_items) const {
     switch (type) {
-        case ValueType::kBool: return as_bool() ? "true" : "false";
-        case ValueType::kString: return quote(as_string());
+        case ValueType::kBool:
+            return as_bool() ? "true" : "false";
+        case ValueType::kString:
+            return quote(as_string());
         case ValueType::kFloat32:
-        case ValueType::kFloat64: return fmt::format("{}", as_f64());
+        case ValueType::kFloat64:
+            return fmt::format("{}", as_f64());
         case ValueType::kArray: {
             const Array& a = as_array();
             std::string out = "[";
@@ -143,7 +163,8 @@ std::string Value::to_display_string(size_t max_items) const {
             }
             return out + "]";
         }
-        default: break;
+        default:
+            break;
     }
     if (const uint64_t* u = std::get_if<uint64_t>(&data)) return fmt::format("{}", *u);
     return fmt::format("{}", std::get<int64_t>(data));

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -42,8 +42,8 @@ TEST(ConvertCli, SynthQuantizeInspect) {
     const std::string vocab = testing::temp_path("cli_vocab.gguf");
     testing::write_test_vocab(vocab);
     const std::string f16 = testing::temp_path("cli_tiny_f16.gguf");
-    CliRun r = rocmforge(fmt::format("synth --shape tiny --type F16 --vocab '{}' --out '{}' --seed 3",
-                                     vocab, f16));
+    CliRun r = rocmforge(
+        fmt::format("synth --shape tiny --type F16 --vocab '{}' --out '{}' --seed 3", vocab, f16));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("tiny MOSTLY_F16"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("using n_vocab = 300"), std::string::npos) << r.err;

@@ -25,7 +25,9 @@ GgmlType type_of(const QuantPlan& p, const std::string& name, std::array<uint64_
     return p.choose(name, ne, n_dims, current).type;
 }
 
-std::string blk(int il, const char* suffix) { return "blk." + std::to_string(il) + "." + suffix; }
+std::string blk(int il, const char* suffix) {
+    return "blk." + std::to_string(il) + "." + suffix;
+}
 
 TEST(QuantPlan, Q4KMBumpsOutputAndHalfOfAttnVAndFfnDown) {
     const QuantPlan p = plan(FileType::kMostlyQ4_K_M);
@@ -48,7 +50,8 @@ TEST(QuantPlan, Q4KMBumpsOutputAndHalfOfAttnVAndFfnDown) {
         EXPECT_EQ(type_of(p, blk(il, "attn_v.weight"), {4096, 4096, 1, 1}), GgmlType::kQ6_K) << il;
     }
     for (int il : {4, 5, 7, 8, 26}) {
-        EXPECT_EQ(type_of(p, blk(il, "ffn_down.weight"), {11008, 4096, 1, 1}), GgmlType::kQ4_K) << il;
+        EXPECT_EQ(type_of(p, blk(il, "ffn_down.weight"), {11008, 4096, 1, 1}), GgmlType::kQ4_K)
+            << il;
     }
 }
 
@@ -124,8 +127,7 @@ TEST(QuantPlan, PureUsesOneType) {
 TEST(QuantPlan, FloatPresetsConvertOnlyMatrices) {
     const QuantPlan p = plan(FileType::kMostlyF16);
     EXPECT_EQ(type_of(p, "output.weight", {4096, 32000, 1, 1}, 2, GgmlType::kF32), GgmlType::kF16);
-    EXPECT_EQ(type_of(p, "output_norm.weight", {4096, 1, 1, 1}, 1, GgmlType::kF32),
-              GgmlType::kF32);
+    EXPECT_EQ(type_of(p, "output_norm.weight", {4096, 1, 1, 1}, 1, GgmlType::kF32), GgmlType::kF32);
     EXPECT_EQ(type_of(p, blk(0, "attn_q.bias"), {4096, 1, 1, 1}, 1, GgmlType::kF32),
               GgmlType::kF32);
 }

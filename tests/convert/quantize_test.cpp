@@ -62,11 +62,15 @@ double relative_rmse(const std::vector<float>& a, const std::vector<float>& b) {
 
 double bound_for(GgmlType t) {
     switch (t) {
-        case GgmlType::kQ8_0: return 0.01;
-        case GgmlType::kQ6_K: return 0.04;
+        case GgmlType::kQ8_0:
+            return 0.01;
+        case GgmlType::kQ6_K:
+            return 0.04;
         case GgmlType::kQ5_K:
-        case GgmlType::kQ5_0: return 0.08;
-        default: return 0.15;
+        case GgmlType::kQ5_0:
+            return 0.08;
+        default:
+            return 0.15;
     }
 }
 

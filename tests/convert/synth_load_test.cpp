@@ -46,10 +46,18 @@ void expect_runs(const std::string& shape, gguf::FileType ftype) {
     EXPECT_LT(hi - lo, 100.0f) << shape << ": logits out of a realistic range";
 }
 
-TEST(SynthLoad, TinyLlamaQ4KM) { expect_runs("tiny", gguf::FileType::kMostlyQ4_K_M); }
-TEST(SynthLoad, TinyLlamaQ4_0) { expect_runs("tiny", gguf::FileType::kMostlyQ4_0); }
-TEST(SynthLoad, TinyQwen2Q8_0) { expect_runs("tiny-qwen2", gguf::FileType::kMostlyQ8_0); }
-TEST(SynthLoad, TinyQwen2Q4KMWithFallbacks) { expect_runs("tiny-qwen2", gguf::FileType::kMostlyQ4_K_M); }
+TEST(SynthLoad, TinyLlamaQ4KM) {
+    expect_runs("tiny", gguf::FileType::kMostlyQ4_K_M);
+}
+TEST(SynthLoad, TinyLlamaQ4_0) {
+    expect_runs("tiny", gguf::FileType::kMostlyQ4_0);
+}
+TEST(SynthLoad, TinyQwen2Q8_0) {
+    expect_runs("tiny-qwen2", gguf::FileType::kMostlyQ8_0);
+}
+TEST(SynthLoad, TinyQwen2Q4KMWithFallbacks) {
+    expect_runs("tiny-qwen2", gguf::FileType::kMostlyQ4_K_M);
+}
 
 }  // namespace
 }  // namespace rf::convert

@@ -18,8 +18,8 @@ namespace {
 using quant::GgmlType;
 using testing::temp_path;
 
-Result<ConvertReport> synth(const std::string& shape, gguf::FileType ftype,
-                            const std::string& out, uint64_t seed = 1, int threads = 2) {
+Result<ConvertReport> synth(const std::string& shape, gguf::FileType ftype, const std::string& out,
+                            uint64_t seed = 1, int threads = 2) {
     const std::string vocab = temp_path("vocab.gguf");
     testing::write_test_vocab(vocab);
     SynthOptions o;
@@ -155,7 +155,8 @@ TEST(Synth, Errors) {
     Result<ConvertReport> r = synth("llama9-1t", gguf::FileType::kMostlyQ4_0, temp_path("x.gguf"));
     ASSERT_FALSE(r.is_ok());
     EXPECT_NE(r.message().find("unknown shape 'llama9-1t' (known: tiny, tinyllama-1.1b"),
-              std::string::npos) << r.message();
+              std::string::npos)
+        << r.message();
     SynthOptions o;
     o.shape = "tiny";
     o.vocab_path = "/nonexistent/vocab.gguf";

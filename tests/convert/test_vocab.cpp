@@ -39,6 +39,8 @@ void write_test_vocab(const std::string& path, int n_tokens) {
     ASSERT_TRUE(w.write_file(path).is_ok());
 }
 
-std::string temp_path(const std::string& name) { return ::testing::TempDir() + "/rf_convert_" + name; }
+std::string temp_path(const std::string& name) {
+    return ::testing::TempDir() + "/rf_convert_" + name;
+}
 
 }  // namespace rf::convert::testing

@@ -1,14 +1,14 @@
 // End to end: `rocmforge inspect` on valid and malformed files, `rocmforge tensor` dumps.
-#include <gtest/gtest.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <cstdio>
-#include <sys/wait.h>
 
 #include "core/half.h"
 #include "gguf/gguf_file.h"
@@ -52,10 +52,12 @@ CliRun rocmforge(const std::string& args) {
     return r;
 }
 
-std::string quoted(const fs::path& p) { return fmt::format("'{}'", p.string()); }
+std::string quoted(const fs::path& p) {
+    return fmt::format("'{}'", p.string());
+}
 
 class CliTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         sample_path_ = fs::path(::testing::TempDir()) / "rf_cli_sample.gguf";
         ASSERT_TRUE(testing::model_sample().write_file(sample_path_.string()).is_ok());
@@ -84,7 +86,8 @@ TEST_F(CliTest, InspectText) {
     EXPECT_NE(r.out.find("file type: MOSTLY_Q8_0 (7)"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("llama.block_count"), std::string::npos);
     EXPECT_NE(r.out.find("vocab 4, merges 0, bos 1, eos 2, chat template yes (14 bytes)"),
-              std::string::npos) << r.out;
+              std::string::npos)
+        << r.out;
     EXPECT_NE(r.out.find("blk.0.attn_q.weight"), std::string::npos);
     EXPECT_NE(r.out.find("totals: 5 tensors, 4672 parameters"), std::string::npos) << r.out;
 }
@@ -145,11 +148,14 @@ TEST_F(CliTest, TensorDumpsDequantizedFloats) {
 
 TEST_F(CliTest, TensorUnknownNameSuggestsCloseNames) {
     const fs::path out = fs::path(::testing::TempDir()) / "rf_cli_unknown.f32";
-    const CliRun r = rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_k.weight --out " +
-                               quoted(out));
+    const CliRun r =
+        rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_k.weight --out " + quoted(out));
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err.rfind("rocmforge: error: no tensor named 'blk.0.attn_k.weight'; close names: "
-                          "blk.0.attn_q.weight", 0), 0u) << r.err;
+                          "blk.0.attn_q.weight",
+                          0),
+              0u)
+        << r.err;
 }
 
 }  // namespace

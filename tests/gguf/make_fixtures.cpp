@@ -12,7 +12,8 @@ namespace {
 
 bool write(const std::string& path, const std::vector<uint8_t>& bytes) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) std::fprintf(stderr, "cannot write %s\n", path.c_str());
     return static_cast<bool>(out);
 }
@@ -23,7 +24,11 @@ bool write_seeds(const std::string& dir) {
     ok &= write(dir + "/model_sample.gguf", model_sample().write_to_memory());
     ok &= write(dir + "/model_sample_align64.gguf", model_sample(64).write_to_memory());
     RawGguf v2;
-    v2.header(2, 1, 1).kv_str("general.architecture", "llama").tensor("s", {}, 0, 0).pad_to(32).f32(1);
+    v2.header(2, 1, 1)
+        .kv_str("general.architecture", "llama")
+        .tensor("s", {}, 0, 0)
+        .pad_to(32)
+        .f32(1);
     ok &= write(dir + "/version2_scalar.gguf", v2.bytes());
     for (const MalformedCase& c : malformed_cases()) {
         ok &= write(dir + "/malformed_" + c.name + ".gguf", c.bytes);

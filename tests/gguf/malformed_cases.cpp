@@ -73,7 +73,8 @@ void kv_cases(std::vector<MalformedCase>& out) {
     for (int i = 0; i < 9; ++i) deep.u32(kTypeArray).u64(1);
     deep.u32(4).u64(0);
     add(out, "array_nesting_too_deep", deep, "arrays nest deeper than 8 levels");
-    add(out, "alignment_not_power_of_two", RawGguf().header(3, 0, 1).kv_u32("general.alignment", 48),
+    add(out, "alignment_not_power_of_two",
+        RawGguf().header(3, 0, 1).kv_u32("general.alignment", 48),
         "kv[0] 'general.alignment' at byte offset 53: alignment 48 is not a non-zero power of two");
     add(out, "alignment_zero", RawGguf().header(3, 0, 1).kv_u32("general.alignment", 0),
         "alignment 0 is not a non-zero power of two");
@@ -88,32 +89,43 @@ void tensor_cases(std::vector<MalformedCase>& out) {
     add(out, "zero_dim", one_tensor({8, 0}, kF32, 0),
         "tensor[0] 'w'.ne[1] at byte offset 45: dimension is 0");
     add(out, "dim_product_overflow", one_tensor({uint64_t{1} << 32, uint64_t{1} << 32}, kF32, 0),
-        "tensor[0] 'w'.ne[1] at byte offset 45: dimension 4294967296 makes the element count overflow");
+        "tensor[0] 'w'.ne[1] at byte offset 45: dimension 4294967296 makes the element count "
+        "overflow");
     add(out, "dim_negative", one_tensor({uint64_t{1} << 63}, kF32, 0),
         "tensor[0] 'w'.ne[0] at byte offset 37: dimension 9223372036854775808 makes the element");
     add(out, "unknown_tensor_type", one_tensor({8}, 4, 0),
         "tensor[0] 'w'.type at byte offset 45: unknown tensor type id 4");
     add(out, "not_block_multiple", one_tensor({48}, kQ4_0, 0),
-        "tensor[0] 'w'.type at byte offset 45: ne[0] = 48 is not a multiple of the q4_0 block size 32");
+        "tensor[0] 'w'.type at byte offset 45: ne[0] = 48 is not a multiple of the q4_0 block size "
+        "32");
     add(out, "data_past_end", one_tensor({8}, kF32, 0, 16),
-        "tensor[0] 'w'.offset at byte offset 49: tensor data [0, +32) runs past the end of the file");
+        "tensor[0] 'w'.offset at byte offset 49: tensor data [0, +32) runs past the end of the "
+        "file");
     add(out, "offset_past_end", one_tensor({8}, kF32, uint64_t{1} << 62),
         "tensor[0] 'w'.offset at byte offset 49: tensor data [4611686018427387904, +32) runs past");
     add(out, "misaligned_offset", one_tensor({8}, kF32, 8, 64),
-        "tensor[0] 'w'.offset at byte offset 49: data offset 8 is not a multiple of the alignment 32");
+        "tensor[0] 'w'.offset at byte offset 49: data offset 8 is not a multiple of the alignment "
+        "32");
     RawGguf overlap;
-    overlap.header(3, 2, 0).tensor("a", {16}, kF32, 0).tensor("b", {8}, kF32, 32).pad_to(32).zeros(96);
+    overlap.header(3, 2, 0)
+        .tensor("a", {16}, kF32, 0)
+        .tensor("b", {8}, kF32, 32)
+        .pad_to(32)
+        .zeros(96);
     add(out, "overlapping_tensors", overlap,
-        "tensor[1] 'b'.offset at byte offset 82: tensor data at 32 overlaps tensor 'a' at [0, +64)");
+        "tensor[1] 'b'.offset at byte offset 82: tensor data at 32 overlaps tensor 'a' at [0, "
+        "+64)");
     RawGguf dup;
     dup.header(3, 2, 0).tensor("a", {8}, kF32, 0).tensor("a", {8}, kF32, 32).pad_to(32).zeros(64);
-    add(out, "duplicate_tensor_name", dup, "tensor[1].name at byte offset 57: duplicate tensor name 'a'");
+    add(out, "duplicate_tensor_name", dup,
+        "tensor[1].name at byte offset 57: duplicate tensor name 'a'");
     add(out, "empty_tensor_name", RawGguf().header(3, 1, 0).tensor("", {8}, kF32, 0).zeros(32),
         "tensor[0].name at byte offset 24: empty tensor name");
     add(out, "tensor_name_too_long",
         RawGguf().header(3, 1, 0).tensor(std::string(64, 'n'), {8}, kF32, 0).zeros(32),
         "tensor[0].name at byte offset 24: tensor name is 64 bytes long (at most 63)");
-    add(out, "truncated_tensor_info", RawGguf().header(3, 1, 0).str("w").u32(1).u64(8).u32(0).u32(0),
+    add(out, "truncated_tensor_info",
+        RawGguf().header(3, 1, 0).str("w").u32(1).u64(8).u32(0).u32(0),
         "tensor[0] 'w'.offset at byte offset 49: truncated file: needs 8 bytes, 4 remain");
 }
 

@@ -18,7 +18,7 @@ constexpr int kMerges = 280147;
 std::string token_text(int i) {
     // Mix short and longer pieces like a BPE vocabulary ("Ġthe", "ing", multi-byte ...).
     std::string s = (i % 3 == 0) ? "\xc4\xa0" : "";
-    for (int x = i; ; x /= 26) {
+    for (int x = i;; x /= 26) {
         s += static_cast<char>('a' + x % 26);
         if (x < 26) break;
     }
@@ -46,8 +46,8 @@ GgufWriter seven_b_like_header() {
     w.set(std::string(keys::kTokenizerMerges), Value::string_array(merges));
     // 291 tensor infos as in a 32-layer model (9 per layer + 3), with tiny data.
     const std::vector<uint8_t> data(32 * 4 * sizeof(float));
-    const char* per_layer[] = {"attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",
-                               "ffn_norm", "ffn_gate", "ffn_up", "ffn_down"};
+    const char* per_layer[] = {"attn_norm", "attn_q",   "attn_k", "attn_v",  "attn_output",
+                               "ffn_norm",  "ffn_gate", "ffn_up", "ffn_down"};
     for (int il = 0; il < 32; ++il) {
         for (const char* n : per_layer) {
             const std::string name = "blk." + std::to_string(il) + "." + n + ".weight";
@@ -83,9 +83,10 @@ TEST(ParseSpeed, SevenBLikeHeaderWith128kVocab) {
         best_ms = std::min(best_ms, std::chrono::duration<double, std::milli>(t1 - t0).count());
         best_cpu_ms = std::min(best_cpu_ms, c1 - c0);
     }
-    std::printf("parse of a %.1f MiB header (291 tensors, %d tokens, %d merges): %.1f ms wall, "
-                "%.1f ms cpu\n",
-                static_cast<double>(image.size()) / (1 << 20), kVocab, kMerges, best_ms, best_cpu_ms);
+    std::printf(
+        "parse of a %.1f MiB header (291 tensors, %d tokens, %d merges): %.1f ms wall, "
+        "%.1f ms cpu\n",
+        static_cast<double>(image.size()) / (1 << 20), kVocab, kMerges, best_ms, best_cpu_ms);
     // Loose bound (sanitizer builds are slower); the release figure is reported separately.
     EXPECT_LT(best_ms, 2000.0);
 }

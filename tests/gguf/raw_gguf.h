@@ -10,7 +10,7 @@
 namespace rf::gguf::testing {
 
 class RawGguf {
-public:
+  public:
     template <typename T>
     RawGguf& put(T v) {
         const size_t at = bytes_.size();
@@ -56,7 +56,7 @@ public:
     size_t size() const { return bytes_.size(); }
     const std::vector<uint8_t>& bytes() const { return bytes_; }
 
-private:
+  private:
     std::vector<uint8_t> bytes_;
 };
 

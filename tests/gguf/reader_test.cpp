@@ -14,7 +14,7 @@ namespace {
 using testing::RawGguf;
 
 class ReaderTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         image_ = testing::model_sample().write_to_memory();
         Result<GgufFile> parsed = GgufFile::parse(image_);
@@ -85,6 +85,21 @@ TEST(Reader, MetadataOnlyFileNeedNotBePadded) {
     Result<GgufFile> f = GgufFile::parse(g.bytes());
     ASSERT_TRUE(f.is_ok()) << f.message();
     EXPECT_EQ(f->get_uint("a.b").value(), 7u);
+}
+
+// Counts that fit in a large file but no real model has are refused before allocating.
+TEST(Reader, KvAndTensorCountLimits) {
+    RawGguf kv;
+    kv.header(3, 0, (uint64_t{1} << 20) + 1).zeros(size_t{16} << 20);
+    Result<GgufFile> f = GgufFile::parse(kv.bytes());
+    ASSERT_FALSE(f.is_ok());
+    EXPECT_NE(f.message().find("header.n_kv at byte offset 16: key-value count 1048577 exceeds"),
+              std::string::npos) << f.message();
+    RawGguf tensors;
+    tensors.header(3, (uint64_t{1} << 20) + 1, 0).zeros(size_t{26} << 20);
+    f = GgufFile::parse(tensors.bytes());
+    ASSERT_FALSE(f.is_ok());
+    EXPECT_NE(f.message().find("tensor count 1048577 exceeds the limit"), std::string::npos);
 }
 
 TEST(Reader, OpenReportsPathAndMissingFile) {

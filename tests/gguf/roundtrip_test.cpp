@@ -53,8 +53,8 @@ TEST(RoundTrip, EveryTensorType) {
         const uint64_t ne0 = uint64_t{t.block_size} * 2;
         const uint64_t n_bytes = ne0 / t.block_size * t.type_size * 3;
         expected.push_back(pattern_bytes(n_bytes, static_cast<uint32_t>(t.type)));
-        ASSERT_TRUE(w.add_tensor(std::string(t.name) + ".weight", t.type, {ne0, 3},
-                                 expected.back()).is_ok());
+        ASSERT_TRUE(w.add_tensor(std::string(t.name) + ".weight", t.type, {ne0, 3}, expected.back())
+                        .is_ok());
     }
     const std::vector<uint8_t> image = w.write_to_memory();
     Result<GgufFile> file = GgufFile::parse(image);
@@ -102,7 +102,8 @@ TEST(RoundTrip, LazyStreamingMatchesMemoryImage) {
                                       [seed](std::span<uint8_t> out) {
                                           const auto b = pattern_bytes(out.size(), seed);
                                           std::copy(b.begin(), b.end(), out.begin());
-                                      }).is_ok());
+                                      })
+                        .is_ok());
     }
     const std::vector<uint8_t> image = w.write_to_memory();
     const std::string path = ::testing::TempDir() + "/rf_gguf_lazy.gguf";
@@ -128,7 +129,8 @@ TEST(Writer, RejectsBadTensors) {
     EXPECT_FALSE(w.add_tensor("", quant::GgmlType::kF32, {4}, std::vector<uint8_t>(16)).is_ok());
     EXPECT_FALSE(w.add_tensor("a", quant::GgmlType::kF32, {}, {}).is_ok());
     EXPECT_FALSE(w.add_tensor("a", quant::GgmlType::kF32, {4, 0}, {}).is_ok());
-    EXPECT_FALSE(w.add_tensor("a", quant::GgmlType::kF32, {1, 1, 1, 1, 1}, std::vector<uint8_t>(4)).is_ok());
+    EXPECT_FALSE(
+        w.add_tensor("a", quant::GgmlType::kF32, {1, 1, 1, 1, 1}, std::vector<uint8_t>(4)).is_ok());
     EXPECT_FALSE(w.add_tensor("a", quant::GgmlType::kQ4_0, {48}, std::vector<uint8_t>(27)).is_ok());
     EXPECT_FALSE(w.add_tensor("a", quant::GgmlType::kF32, {4}, std::vector<uint8_t>(15)).is_ok());
     EXPECT_TRUE(w.add_tensor("a", quant::GgmlType::kF32, {4}, std::vector<uint8_t>(16)).is_ok());

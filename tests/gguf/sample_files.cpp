@@ -39,12 +39,13 @@ GgufWriter metadata_sample() {
     w.set("test.strings", Value::string_array({"a", "", "\xe2\x96\x81the", "<0x0A>"}));
     w.set("test.f32s", Value::f32_array({0.5f, -1.5f, 1e-30f}));
     w.set("test.i32s", Value::i32_array({1, -2, 2147483647}));
-    w.set("test.bools", Value::array(ValueType::kBool, {Value::boolean(false), Value::boolean(true)}));
+    w.set("test.bools",
+          Value::array(ValueType::kBool, {Value::boolean(false), Value::boolean(true)}));
     w.set("test.u64s", Value::array(ValueType::kUint64, {Value::u64(1), Value::u64(~0ull)}));
     w.set("test.empty_array", Value::array(ValueType::kInt16, {}));
-    w.set("test.nested", Value::array(ValueType::kArray,
-                                      {Value::i32_array({1, 2}), Value::i32_array({}),
-                                       Value::i32_array({3})}));
+    w.set("test.nested",
+          Value::array(ValueType::kArray,
+                       {Value::i32_array({1, 2}), Value::i32_array({}), Value::i32_array({3})}));
     w.set("test.nested_strings",
           Value::array(ValueType::kArray, {Value::string_array({"x", "y"})}));
     return w;

@@ -61,7 +61,8 @@ TEST(FileType, ParsesUserNames) {
 
 TEST(Keys, ArchKey) {
     EXPECT_EQ(keys::arch_key("llama", keys::kBlockCount), "llama.block_count");
-    EXPECT_EQ(keys::arch_key("qwen2", keys::kAttentionHeadCountKv), "qwen2.attention.head_count_kv");
+    EXPECT_EQ(keys::arch_key("qwen2", keys::kAttentionHeadCountKv),
+              "qwen2.attention.head_count_kv");
 }
 
 }  // namespace
