@@ -16,6 +16,7 @@ struct QuantizeArgs {
     std::string out;
     std::string type;
     bool pure = false;
+    bool fast = false;
     int threads = 0;
 };
 
@@ -34,6 +35,7 @@ Status run_quantize(const QuantizeArgs& a) {
     options.ftype = ftype;
     options.pure = a.pure;
     options.n_threads = a.threads;
+    options.fast = a.fast;
     RF_ASSIGN_OR_RETURN(const convert::ConvertReport r,
                         convert::quantize_model(a.in, a.out, options));
     log::info("quantize: {} -> {} ({}{}) in {:.1f} s", a.in, a.out, gguf::file_type_name(ftype),
@@ -58,6 +60,9 @@ void register_quantize(CLI::App& root, CommandContext& ctx) {
                     "Q5_0, Q5_1, IQ4_NL, IQ4_XS, TQ1_0, TQ2_0, F16, BF16, F32")
         ->required();
     cmd->add_flag("--pure", args->pure, "One type for every quantizable tensor (no mixing)");
+    cmd->add_flag("--fast", args->fast,
+                  "Round-to-nearest quantizers (no scale search; much faster, slightly less "
+                  "accurate)");
     cmd->add_option("-t,--threads", args->threads,
                     "Tensors converted at once (default: all cores)");
     cmd->callback([args, &ctx] {

@@ -32,7 +32,8 @@ void copy_metadata(const gguf::GgufFile& in, gguf::FileType ftype, gguf::GgufWri
 }
 
 // Adds tensor `t` to `out` as `type`, converted row by row when the writer asks for it.
-Status add_converted(const gguf::TensorInfo& t, quant::GgmlType type, gguf::GgufWriter& out) {
+Status add_converted(const gguf::TensorInfo& t, quant::GgmlType type, Encoding encoding,
+                     gguf::GgufWriter& out) {
     const std::vector<uint64_t> ne(t.ne.begin(), t.ne.begin() + t.n_dims);
     const quant::GgmlType src_type = t.type;
     const std::span<const uint8_t> src = t.data;
@@ -40,7 +41,7 @@ Status add_converted(const gguf::TensorInfo& t, quant::GgmlType type, gguf::Gguf
     const auto n_rows = static_cast<int64_t>(t.n_rows());
     return out.add_tensor_lazy(
         t.name, type, ne.empty() ? std::vector<uint64_t>{1} : ne, [=](std::span<uint8_t> dst) {
-            convert_rows(src_type, src.data(), type, dst.data(), n_cols, n_rows);
+            convert_rows(src_type, src.data(), type, dst.data(), n_cols, n_rows, encoding);
         });
 }
 
@@ -66,7 +67,8 @@ Result<ConvertReport> quantize_model(const std::string& in_path, const std::stri
         requantizing |= choice.type != t.type && quant::traits(t.type).is_quantized;
         log::debug("[{:4}/{}] {:40} {:20} {:>7} -> {}", i + 1, in.tensors().size(), t.name,
                    t.shape_string(), quant::traits(t.type).name, quant::traits(choice.type).name);
-        RF_RETURN_IF_ERROR(add_converted(t, choice.type, out));
+        RF_RETURN_IF_ERROR(add_converted(
+            t, choice.type, options.fast ? Encoding::kFast : Encoding::kSearch, out));
         report.n_params += t.n_elements();
         report.in_bytes += t.n_bytes;
         ++report.type_counts[std::string(quant::traits(choice.type).name)];

@@ -15,6 +15,7 @@ struct QuantizeOptions {
     gguf::FileType ftype = gguf::FileType::kMostlyQ4_K_M;
     bool pure = false;  // every quantizable tensor gets the preset's default type, no mixing
     int n_threads = 0;  // tensors converted concurrently; <= 0: all hardware threads
+    bool fast = false;  // round-to-nearest instead of the searching quantizers (Encoding::kFast)
 };
 
 // What a conversion produced: sizes, parameter count and how many tensors got each type.

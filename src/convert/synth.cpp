@@ -153,6 +153,7 @@ Result<int> copy_vocabulary(const std::string& vocab_path, gguf::GgufWriter& w) 
 }
 
 // Fills `out` (the tensor in `type`) with the spec's values, one generated float row at a time.
+// Random weights gain nothing from the searching quantizers, so rows are rounded to nearest.
 void produce(const TensorSpec& spec, quant::GgmlType type, uint64_t seed, std::span<uint8_t> out) {
     const auto n_cols = static_cast<int64_t>(spec.ne[0]);
     int64_t n_rows = 1;
@@ -164,7 +165,8 @@ void produce(const TensorSpec& spec, quant::GgmlType type, uint64_t seed, std::s
         if (spec.init == Init::kNormal) {
             for (float& x : row) x = spec.sigma * rng.normal();
         }
-        encode_row(row.data(), type, out.data() + static_cast<size_t>(r) * row_bytes, n_cols);
+        encode_row(row.data(), type, out.data() + static_cast<size_t>(r) * row_bytes, n_cols,
+                   Encoding::kFast);
     }
 }
 
