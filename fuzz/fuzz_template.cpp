@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     options.limits.max_output_bytes = 1 << 20;
     options.limits.max_steps = 200'000;
     options.limits.max_loop_iterations = 100'000;
-    options.limits.max_alloc_bytes = 64u << 20;
+    options.limits.max_work_bytes = 64u << 20;
     (void)tmpl->render(messages(), options);
     return 0;
 }

@@ -197,6 +197,7 @@ Result<bool> contains(const Value& container, const Value& item) {
             if (!item.is_string()) {
                 return rf::error("'in <string>' requires string as left operand, not {}", type_name(item));
             }
+            WorkMeter::charge(container.str().size());
             return container.str().find(item.str()) != std::string::npos;
         case Kind::kList:
             return std::any_of(container.list().items.begin(), container.list().items.end(),
@@ -428,6 +429,7 @@ Result<Value> Interpreter::eval_getitem(const Expr& e, const Scope& scope) {
     if (step == 0) return rf::error("slice step cannot be zero");
     if (obj.is_string()) {
         const std::string& s = obj.str();
+        WorkMeter::charge(s.size());
         if (py::is_ascii(s)) {
             const auto idx = py::slice_indices(static_cast<int64_t>(s.size()), bounds[0], bounds[1], step);
             std::string out;
@@ -500,6 +502,7 @@ Result<Value> Interpreter::getitem(const Value& obj, const Value& key) {
         int64_t i = key.as_int();
         if (obj.is_string()) {
             const std::string& s = obj.str();
+            WorkMeter::charge(s.size());
             const auto n = static_cast<int64_t>(py::is_ascii(s) ? s.size() : py::code_point_count(s));
             if (i < 0) i += n;
             if (i >= 0 && i < n) {
@@ -554,7 +557,9 @@ Result<Value> Interpreter::call(const Value& callee, CallValues& call) {
     CallableObj& fn = callee.callable();
     switch (fn.type) {
         case CallableObj::Type::kBuiltin: return call_builtin(fn, call);
-        case CallableObj::Type::kMethod: return call_method(*this, fn.self, fn.name, call);
+        case CallableObj::Type::kMethod:
+            if (fn.self.is_string()) WorkMeter::charge(fn.self.str().size());
+            return call_method(*this, fn.self, fn.name, call);
         case CallableObj::Type::kMacro:
         case CallableObj::Type::kCaller: return call_macro(fn, call);
         case CallableObj::Type::kJoinerCall: {
@@ -568,6 +573,7 @@ Result<Value> Interpreter::call(const Value& callee, CallValues& call) {
 }
 
 Result<Value> Interpreter::call_filter(std::string_view name, const Value& input, CallValues& call) {
+    if (input.is_string()) WorkMeter::charge(input.str().size());  // string filters scan their input
     return apply_filter(*this, name, input, call);
 }
 
@@ -613,6 +619,7 @@ Result<Value> Interpreter::call_builtin(const CallableObj& fn, CallValues& call)
                     for (const auto& p : pairs) {
                         RF_ASSIGN_OR_RETURN(std::vector<Value> kv, iterate(p));
                         if (kv.size() != 2) return rf::error("dictionary update sequence element has length {}; 2 is required", kv.size());
+                        if (!is_hashable(kv[0])) return rf::error("unhashable type: '{}'", type_name(kv[0]));
                         builder.set(kv[0], kv[1]);
                     }
                 }

@@ -282,21 +282,13 @@ Result<Value> unique(Interpreter& in, const Value& v, CallValues& call) {
     RF_ASSIGN_OR_RETURN(std::vector<Value> src, iterate(v));
     const bool case_sensitive = arg_truthy(a[0], false);
     const Value attribute = a[1].value_or(Value::none());
-    std::unordered_set<std::string> seen_strings;
-    std::vector<Value> seen_other;
+    std::unordered_set<Value, ValueHash, ValueEq> seen;
     std::vector<Value> out;
     for (auto& item : src) {
         RF_ASSIGN_OR_RETURN(Value key, get_path(in, item, attribute));
         key = fold_case(key, case_sensitive);
         if (!is_hashable(key)) return rf::error("unhashable type: '{}'", type_name(key));
-        bool fresh = false;
-        if (key.is_string()) {
-            fresh = seen_strings.insert(key.str()).second;
-        } else if (std::none_of(seen_other.begin(), seen_other.end(), [&](const Value& s) { return equals(s, key); })) {
-            seen_other.push_back(key);
-            fresh = true;
-        }
-        if (fresh) out.push_back(std::move(item));
+        if (seen.insert(std::move(key)).second) out.push_back(std::move(item));
     }
     return make_iterator(std::move(out));
 }

@@ -11,11 +11,27 @@ namespace rf::chat {
 
 // --- scopes and helpers ----------------------------------------------------------------------
 
-const Value* Scope::find_local(std::string_view name) const {
-    for (const auto& [k, v] : vars) {
-        if (k == name) return &v;
+namespace {
+constexpr size_t kScopeIndexThreshold = 16;
+}  // namespace
+
+size_t Scope::index_of(std::string_view name) const {
+    if (vars.size() >= kScopeIndexThreshold) {
+        if (index_.empty()) {
+            for (size_t i = 0; i < vars.size(); ++i) index_.emplace(vars[i].first, i);
+        }
+        const auto it = index_.find(std::string(name));
+        return it == index_.end() ? vars.size() : it->second;
     }
-    return nullptr;
+    for (size_t i = 0; i < vars.size(); ++i) {
+        if (vars[i].first == name) return i;
+    }
+    return vars.size();
+}
+
+const Value* Scope::find_local(std::string_view name) const {
+    const size_t i = index_of(name);
+    return i < vars.size() ? &vars[i].second : nullptr;
 }
 
 const Value* Scope::find(std::string_view name) const {
@@ -26,13 +42,12 @@ const Value* Scope::find(std::string_view name) const {
 }
 
 void Scope::set(std::string_view name, Value value) {
-    for (auto& [k, v] : vars) {
-        if (k == name) {
-            v = std::move(value);
-            return;
-        }
+    if (const size_t i = index_of(name); i < vars.size()) {
+        vars[i].second = std::move(value);
+        return;
     }
     vars.emplace_back(std::string(name), std::move(value));
+    if (!index_.empty()) index_.emplace(vars.back().first, vars.size() - 1);
 }
 
 Result<std::vector<std::optional<Value>>> bind_args(const CallValues& call, std::initializer_list<std::string_view> params,
@@ -53,6 +68,7 @@ Result<std::vector<std::optional<Value>>> bind_args(const CallValues& call, std:
 }
 
 Result<std::vector<Value>> iterate(const Value& v) {
+    WorkMeter::charge(16);
     switch (v.kind()) {
         case Kind::kUndefined: return std::vector<Value>{};
         case Kind::kString: {
@@ -66,8 +82,11 @@ Result<std::vector<Value>> iterate(const Value& v) {
             }
             return chars;
         }
-        case Kind::kList: return v.list().items;
+        case Kind::kList:
+            WorkMeter::charge(v.list().items.size() * sizeof(Value));
+            return v.list().items;
         case Kind::kDict: {
+            WorkMeter::charge(v.dict().entries.size() * sizeof(Value));
             std::vector<Value> keys;
             keys.reserve(v.dict().entries.size());
             for (const auto& [k, item] : v.dict().entries) keys.push_back(k);
@@ -87,7 +106,9 @@ Result<std::vector<Value>> iterate(const Value& v) {
 Result<int64_t> length_of(const Value& v) {
     switch (v.kind()) {
         case Kind::kUndefined: return int64_t{0};
-        case Kind::kString: return static_cast<int64_t>(py::code_point_count(v.str()));
+        case Kind::kString:
+            WorkMeter::charge(v.str().size());
+            return static_cast<int64_t>(py::code_point_count(v.str()));
         case Kind::kList: return static_cast<int64_t>(v.list().items.size());
         case Kind::kDict: return static_cast<int64_t>(v.dict().entries.size());
         case Kind::kLoop: return static_cast<int64_t>(v.loop().items->items.size());
@@ -122,7 +143,7 @@ Interpreter::Interpreter(const Program& program, const Limits& limits, std::opti
     : program_(program), limits_(limits), now_unix_(now_unix) {}
 
 Result<std::string> Interpreter::render(std::vector<std::pair<std::string, Value>> context) {
-    AllocationMeter meter(limits_.max_alloc_bytes);
+    WorkMeter meter(limits_.max_work_bytes);
     meter_ = &meter;
     root_ = std::make_shared<Scope>();
     root_->vars = std::move(context);
@@ -145,7 +166,7 @@ Status Interpreter::tick() {
         return rf::error("template exceeded the limit of {} evaluation steps", limits_.max_steps);
     }
     if (meter_ != nullptr && meter_->exceeded()) {
-        return rf::error("template allocated more than {} bytes", meter_->budget());
+        return rf::error("template did more than {} bytes of work (values created or scanned)", meter_->budget());
     }
     return Status::ok();
 }

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,10 +24,10 @@ inline constexpr uint32_t kMaxNesting = 1500;
 // Bounds on one render, so a hostile template cannot hang or exhaust memory.
 struct Limits {
     size_t max_output_bytes = 32u << 20;       // rendered text, and any one string value
-    uint64_t max_steps = 20'000'000;           // expression evaluations + statements executed
-    uint64_t max_loop_iterations = 2'000'000;  // over all for loops
+    uint64_t max_steps = 10'000'000;           // expression evaluations + statements executed
+    uint64_t max_loop_iterations = 1'000'000;  // over all for loops
     uint32_t max_call_depth = 64;              // nested macro / caller / recursive-loop calls
-    uint64_t max_alloc_bytes = 512ull << 20;   // bytes of all strings and containers created
+    uint64_t max_work_bytes = 512ull << 20;    // bytes created or scanned by value operations
 };
 
 // A variable scope: the render context at the root, then macro, loop-iteration and block scopes.
@@ -37,6 +38,11 @@ struct Scope {
     const Value* find_local(std::string_view name) const;
     const Value* find(std::string_view name) const;  // this scope, then its parents
     void set(std::string_view name, Value value);
+
+private:
+    size_t index_of(std::string_view name) const;  // position in vars, or vars.size()
+    // Scopes with many variables (the root of a long template) are searched through an index.
+    mutable std::unordered_map<std::string, size_t> index_;
 };
 
 // Arguments of one call after evaluation.
@@ -125,7 +131,7 @@ private:
     uint64_t iterations_ = 0;
     uint32_t call_depth_ = 0;
     uint32_t nesting_ = 0;  // statements + expressions being evaluated (bounds stack use)
-    AllocationMeter* meter_ = nullptr;
+    WorkMeter* meter_ = nullptr;
 };
 
 // Implemented in filters.cpp, tests.cpp and methods.cpp.

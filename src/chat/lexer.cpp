@@ -45,8 +45,16 @@ private:
         const auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
         const size_t line = static_cast<size_t>(it - line_starts_.begin());
         const size_t start = line_starts_[line - 1];
-        const size_t column = py::code_point_count(std::string_view(src_).substr(start, offset - start)) + 1;
-        return Location{static_cast<uint32_t>(line), static_cast<uint32_t>(column)};
+        // Tokens come in source order: continue counting from the previous one on the same line
+        // (counting from the line start each time is quadratic on long one-line templates).
+        if (memo_line_ != line || memo_offset_ > offset) {
+            memo_line_ = line;
+            memo_offset_ = start;
+            memo_column_ = 1;
+        }
+        memo_column_ += py::code_point_count(std::string_view(src_).substr(memo_offset_, offset - memo_offset_));
+        memo_offset_ = offset;
+        return Location{static_cast<uint32_t>(line), static_cast<uint32_t>(memo_column_)};
     }
     Status fail(size_t offset, std::string_view message) const {
         return Status::error(located_message(loc(offset), message));
@@ -84,6 +92,7 @@ private:
 
     std::string src_;
     std::vector<size_t> line_starts_;
+    mutable size_t memo_line_ = 0, memo_offset_ = 0, memo_column_ = 1;  // loc() of the last token
     std::vector<Token> tokens_;
     bool line_starting_ = true;
 };

@@ -427,28 +427,24 @@ bool is_upper(std::string_view s) {
 std::string strip(std::string_view s, const std::optional<std::string>& chars, StripSide side) {
     const std::vector<char32_t> set = chars ? to_code_points(*chars) : std::vector<char32_t>{};
     auto strippable = [&](char32_t c) { return chars ? in_char_set(set, c) : is_space(c); };
+    // Only the stripped ends are decoded: forwards from the front, backwards from the back.
     size_t begin = 0;
+    if (side != StripSide::kRight) {
+        while (begin < s.size()) {
+            size_t next = begin;
+            if (!strippable(decode_utf8(s, next))) break;
+            begin = next;
+        }
+    }
     size_t end = s.size();
-    size_t pos = 0;
-    bool seen_kept = false;
-    size_t last_kept_end = 0;
-    while (pos < s.size()) {
-        const size_t start = pos;
-        const char32_t c = decode_utf8(s, pos);
-        if (strippable(c)) continue;
-        if (!seen_kept) begin = start;
-        seen_kept = true;
-        last_kept_end = pos;
-    }
-    if (!seen_kept) {
-        // Everything is strippable: empty for a two-sided strip, the whole rest otherwise.
-        return std::string();
-    }
-    if (side == StripSide::kRight) begin = 0;
-    if (side == StripSide::kLeft) {
-        end = s.size();
-    } else {
-        end = last_kept_end;
+    if (side != StripSide::kLeft) {
+        while (end > begin) {
+            size_t start = end - 1;
+            while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+            size_t next = start;
+            if (!strippable(decode_utf8(s, next))) break;
+            end = start;
+        }
     }
     return std::string(s.substr(begin, end - begin));
 }

@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 namespace rf::chat {
 namespace {
 
-thread_local AllocationMeter* t_meter = nullptr;
+thread_local WorkMeter* t_meter = nullptr;
 
 // Large dicts (tool schemas) get a hash index on their string keys; small ones are scanned.
 constexpr size_t kIndexThreshold = 12;
@@ -56,24 +57,62 @@ bool same_seq_family(SeqType a, SeqType b) {
 
 // --- objects ---------------------------------------------------------------------------------
 
+size_t hash_value(const Value& v) {
+    switch (v.kind()) {
+        case Kind::kNone: return 0x2545F4914F6CDD1Dull;
+        case Kind::kUndefined: return 0x51ED270B27u;
+        case Kind::kBool:
+        case Kind::kInt: return std::hash<int64_t>{}(v.as_int());
+        case Kind::kFloat: {
+            const double d = v.as_float();
+            // Integral floats hash like the equal int (Python: hash(1.0) == hash(1)).
+            if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.2e18) {
+                return std::hash<int64_t>{}(static_cast<int64_t>(d));
+            }
+            return std::hash<double>{}(d);
+        }
+        case Kind::kString: return std::hash<std::string_view>{}(v.str());
+        case Kind::kList: {
+            size_t h = 0x345678u + static_cast<size_t>(v.list().type);
+            for (const auto& item : v.list().items) h = h * 1000003u ^ hash_value(item);
+            return h;
+        }
+        default: return std::hash<const void*>{}(v.object_ptr().get());
+    }
+}
+
+bool ValueEq::operator()(const Value& a, const Value& b) const { return equals(a, b); }
+
+void DictObj::build_index() const {
+    for (size_t i = 0; i < entries.size(); ++i) {
+        const Value& k = entries[i].first;
+        if (k.is_string()) {
+            string_index_.emplace(k.str(), i);
+        } else if (is_hashable(k)) {
+            other_index_.emplace(k, i);
+        }
+    }
+    indexed_ = true;
+}
+
 const Value* DictObj::find(const Value& key) const {
     if (key.is_string()) return find(std::string_view(key.str()));
+    if (entries.size() >= kIndexThreshold) {
+        if (!indexed_) build_index();
+        const auto it = other_index_.find(key);
+        return it == other_index_.end() ? nullptr : &entries[it->second].second;
+    }
     for (const auto& [k, v] : entries) {
-        if (equals(k, key)) return &v;
+        if (!k.is_string() && equals(k, key)) return &v;
     }
     return nullptr;
 }
 
 const Value* DictObj::find(std::string_view key) const {
     if (entries.size() >= kIndexThreshold) {
-        if (!indexed_) {
-            for (size_t i = 0; i < entries.size(); ++i) {
-                if (entries[i].first.is_string()) index_.emplace(entries[i].first.str(), i);
-            }
-            indexed_ = true;
-        }
-        const auto it = index_.find(key);
-        return it == index_.end() ? nullptr : &entries[it->second].second;
+        if (!indexed_) build_index();
+        const auto it = string_index_.find(key);
+        return it == string_index_.end() ? nullptr : &entries[it->second].second;
     }
     for (const auto& [k, v] : entries) {
         if (k.is_string() && k.str() == key) return &v;
@@ -82,6 +121,10 @@ const Value* DictObj::find(std::string_view key) const {
 }
 
 const Value* NamespaceObj::find(std::string_view name) const {
+    if (!index_.empty()) {
+        const auto it = index_.find(std::string(name));
+        return it == index_.end() ? nullptr : &attrs[it->second].second;
+    }
     for (const auto& [k, v] : attrs) {
         if (k == name) return &v;
     }
@@ -90,13 +133,26 @@ const Value* NamespaceObj::find(std::string_view name) const {
 
 void NamespaceObj::set(std::string name, Value value) {
     depth = std::max(depth, value.depth() + 1);
-    for (auto& [k, v] : attrs) {
-        if (k == name) {
-            v = std::move(value);
+    if (!index_.empty()) {
+        const auto it = index_.find(name);
+        if (it != index_.end()) {
+            attrs[it->second].second = std::move(value);
             return;
+        }
+    } else {
+        for (auto& [k, v] : attrs) {
+            if (k == name) {
+                v = std::move(value);
+                return;
+            }
         }
     }
     attrs.emplace_back(std::move(name), std::move(value));
+    if (!index_.empty()) {
+        index_.emplace(attrs.back().first, attrs.size() - 1);
+    } else if (attrs.size() >= kIndexThreshold) {
+        for (size_t i = 0; i < attrs.size(); ++i) index_.emplace(attrs[i].first, i);
+    }
 }
 
 // --- Value -----------------------------------------------------------------------------------
@@ -138,7 +194,7 @@ Value Value::floating(double f) {
 }
 
 Value Value::string(std::string text, bool markup) {
-    AllocationMeter::charge(text.size() + 32);
+    WorkMeter::charge(text.size() + 32);
     auto obj = std::make_shared<StringObj>();
     obj->text = std::move(text);
     Value v;
@@ -149,7 +205,7 @@ Value Value::string(std::string text, bool markup) {
 }
 
 Value Value::list(std::vector<Value> items, SeqType type) {
-    AllocationMeter::charge(items.size() * sizeof(Value) + 48);
+    WorkMeter::charge(items.size() * sizeof(Value) + 48);
     auto obj = std::make_shared<ListObj>();
     uint32_t depth = 0;
     bool has_ns = false;
@@ -168,7 +224,7 @@ Value Value::list(std::vector<Value> items, SeqType type) {
 }
 
 Value Value::dict(std::vector<std::pair<Value, Value>> entries) {
-    AllocationMeter::charge(entries.size() * 2 * sizeof(Value) + 64);
+    WorkMeter::charge(entries.size() * 2 * sizeof(Value) + 64);
     auto obj = std::make_shared<DictObj>();
     uint32_t depth = 0;
     bool has_ns = false;
@@ -186,7 +242,7 @@ Value Value::dict(std::vector<std::pair<Value, Value>> entries) {
 }
 
 Value Value::object(Kind kind, std::shared_ptr<Object> obj) {
-    AllocationMeter::charge(64);
+    WorkMeter::charge(64);
     Value v;
     v.kind_ = kind;
     v.obj_ = std::move(obj);
@@ -232,11 +288,23 @@ bool Value::contains_namespace() const {
 }
 
 void DictBuilder::set(Value key, Value value) {
-    for (auto& [k, v] : entries_) {
-        if (equals(k, key)) {
-            v = std::move(value);
+    if (entries_.size() < kIndexThreshold) {
+        for (auto& [k, v] : entries_) {
+            if (equals(k, key)) {
+                v = std::move(value);
+                return;
+            }
+        }
+    } else {
+        if (index_.empty()) {
+            for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].first, i);
+        }
+        const auto it = index_.find(key);
+        if (it != index_.end()) {
+            entries_[it->second].second = std::move(value);
             return;
         }
+        index_.emplace(key, entries_.size());
     }
     entries_.emplace_back(std::move(key), std::move(value));
 }
@@ -287,6 +355,7 @@ std::string_view type_name(const Value& v) {
 }
 
 bool equals(const Value& a, const Value& b) {
+    WorkMeter::charge(16);
     if (a.is_number() && b.is_number()) {
         const Result<int> r = compare_numbers(a, b);
         return r.is_ok() && *r == 0;
@@ -295,7 +364,9 @@ bool equals(const Value& a, const Value& b) {
     switch (a.kind()) {
         case Kind::kUndefined:
         case Kind::kNone: return true;
-        case Kind::kString: return a.str() == b.str();
+        case Kind::kString:
+            if (a.str().size() == b.str().size()) WorkMeter::charge(a.str().size());
+            return a.str() == b.str();
         case Kind::kList: {
             const ListObj& x = a.list();
             const ListObj& y = b.list();
@@ -323,7 +394,9 @@ bool equals(const Value& a, const Value& b) {
 
 Result<int> compare(const Value& a, const Value& b) {
     if (a.is_number() && b.is_number()) return compare_numbers(a, b);
+    WorkMeter::charge(16);
     if (a.is_string() && b.is_string()) {
+        WorkMeter::charge(std::min(a.str().size(), b.str().size()));
         const int c = a.str().compare(b.str());  // UTF-8 byte order is code point order
         return c < 0 ? -1 : c > 0 ? 1 : 0;
     }
@@ -401,13 +474,13 @@ Result<Value> from_json(const nlohmann::ordered_json& json) { return from_json_a
 
 // --- allocation meter ------------------------------------------------------------------------
 
-AllocationMeter::AllocationMeter(uint64_t budget_bytes) : budget_(budget_bytes), previous_(t_meter) {
+WorkMeter::WorkMeter(uint64_t budget_bytes) : budget_(budget_bytes), previous_(t_meter) {
     t_meter = this;
 }
 
-AllocationMeter::~AllocationMeter() { t_meter = previous_; }
+WorkMeter::~WorkMeter() { t_meter = previous_; }
 
-void AllocationMeter::charge(uint64_t bytes) {
+void WorkMeter::charge(uint64_t bytes) {
     if (t_meter != nullptr) t_meter->used_ += bytes;
 }
 

@@ -133,16 +133,28 @@ struct ListObj final : Object {
     bool has_namespace = false;
 };
 
+// Python's hash(), consistent with equals() (1 == 1.0 == True hash alike); for hashable values.
+size_t hash_value(const Value& v);
+struct ValueHash {
+    size_t operator()(const Value& v) const { return hash_value(v); }
+};
+struct ValueEq {
+    bool operator()(const Value& a, const Value& b) const;
+};
+
 struct DictObj final : Object {
     std::vector<std::pair<Value, Value>> entries;  // insertion order, unique keys
     uint32_t depth = 1;
     bool has_namespace = false;
 
-    const Value* find(const Value& key) const;
+    const Value* find(const Value& key) const;  // key must be hashable
     const Value* find(std::string_view key) const;
 
 private:
-    mutable std::unordered_map<std::string_view, size_t> index_;  // string keys of large dicts
+    void build_index() const;
+    // Large dicts (tool schemas, dict(pairs)) are looked up through hash indexes.
+    mutable std::unordered_map<std::string_view, size_t> string_index_;
+    mutable std::unordered_map<Value, size_t, ValueHash, ValueEq> other_index_;
     mutable bool indexed_ = false;
 };
 
@@ -153,6 +165,9 @@ struct NamespaceObj final : Object {
 
     const Value* find(std::string_view name) const;
     void set(std::string name, Value value);
+
+private:
+    std::unordered_map<std::string, size_t> index_;  // once there are many attributes
 };
 
 enum class Builtin : uint8_t { kRange, kDict, kNamespace, kRaiseException, kStrftimeNow, kJoiner, kCycler };
@@ -204,11 +219,12 @@ inline bool Value::is_seq(SeqType type) const { return is_list() && list().type 
 // and takes the last value, as in Python.
 class DictBuilder {
 public:
-    void set(Value key, Value value);
+    void set(Value key, Value value);  // key must be hashable
     Value build() { return Value::dict(std::move(entries_)); }
 
 private:
     std::vector<std::pair<Value, Value>> entries_;
+    std::unordered_map<Value, size_t, ValueHash, ValueEq> index_;
 };
 
 // Python truthiness (jinja2's Undefined is false).
@@ -225,14 +241,16 @@ bool is_hashable(const Value& v);
 // JSON -> Value (objects keep their key order) and Value -> JSON-compatible tree.
 Result<Value> from_json(const nlohmann::ordered_json& json);
 
-// Counts the bytes of every string and container created on this thread while installed, so a
-// hostile template cannot exhaust memory through many values that are each within limits.
-class AllocationMeter {
+// Counts the bytes of every string and container created, and of every string or sequence scanned
+// by a value operation (comparisons, searches, iteration), on this thread while installed. The
+// interpreter stops when the budget is spent, so neither memory nor time can grow without bound
+// through operations that each stay within the other limits.
+class WorkMeter {
 public:
-    explicit AllocationMeter(uint64_t budget_bytes);
-    ~AllocationMeter();
-    AllocationMeter(const AllocationMeter&) = delete;
-    AllocationMeter& operator=(const AllocationMeter&) = delete;
+    explicit WorkMeter(uint64_t budget_bytes);
+    ~WorkMeter();
+    WorkMeter(const WorkMeter&) = delete;
+    WorkMeter& operator=(const WorkMeter&) = delete;
 
     bool exceeded() const { return used_ > budget_; }
     uint64_t used() const { return used_; }
@@ -242,7 +260,7 @@ public:
 private:
     uint64_t budget_;
     uint64_t used_ = 0;
-    AllocationMeter* previous_;
+    WorkMeter* previous_;
 };
 
 }  // namespace rf::chat
