@@ -1,6 +1,7 @@
 // rocmforge: one binary, one subcommand per task. Results go to stdout, logs to stderr.
 #include <cstdio>
 
+#include "backend/select/device_select.h"
 #include "command.h"
 #include "core/log.h"
 
@@ -19,6 +20,13 @@ int main(int argc, char** argv) {
     bool quiet = false;
     app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
     app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
+    app.add_flag_callback(
+        "--list-devices",
+        [] {
+            std::fputs(rf::backend::describe_devices().c_str(), stdout);
+            throw CLI::Success();
+        },
+        "List the GPUs found (and the CPU) and exit");
     app.parse_complete_callback([&] {
         if (verbose) rf::log::set_level(rf::log::Level::kDebug);
         if (quiet) rf::log::set_level(rf::log::Level::kError);

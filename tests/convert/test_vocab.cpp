@@ -2,6 +2,7 @@
 #include "test_vocab.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -40,7 +41,8 @@ void write_test_vocab(const std::string& path, int n_tokens) {
 }
 
 std::string temp_path(const std::string& name) {
-    return ::testing::TempDir() + "/rf_convert_" + name;
+    // The process id keeps tests that ctest runs in parallel off each other's files.
+    return fmt::format("{}/rf_convert_{}_{}", ::testing::TempDir(), ::getpid(), name);
 }
 
 }  // namespace rf::convert::testing

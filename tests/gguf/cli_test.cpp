@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -37,11 +38,15 @@ std::string slurp(const fs::path& path) {
     return out;
 }
 
+// A path in the test temp directory unique to this process (ctest runs tests in parallel).
+fs::path temp_file(const std::string& name) {
+    return fs::path(::testing::TempDir()) / fmt::format("rf_cli_{}_{}", ::getpid(), name);
+}
+
 // Runs the rocmforge binary with `args` (already shell-quoted), capturing stdout and stderr.
 CliRun rocmforge(const std::string& args) {
-    const fs::path dir = fs::path(::testing::TempDir());
-    const fs::path out = dir / "rf_cli_stdout.txt";
-    const fs::path err = dir / "rf_cli_stderr.txt";
+    const fs::path out = temp_file("stdout.txt");
+    const fs::path err = temp_file("stderr.txt");
     const std::string cmd =
         fmt::format("'{}' {} >'{}' 2>'{}'", RF_ROCMFORGE_BIN, args, out.string(), err.string());
     const int status = std::system(cmd.c_str());
@@ -59,7 +64,7 @@ std::string quoted(const fs::path& p) {
 class CliTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        sample_path_ = fs::path(::testing::TempDir()) / "rf_cli_sample.gguf";
+        sample_path_ = temp_file("sample.gguf");
         ASSERT_TRUE(testing::model_sample().write_file(sample_path_.string()).is_ok());
     }
     static fs::path sample_path_;
@@ -77,6 +82,12 @@ TEST_F(CliTest, InspectRejectsEveryMalformedFileWithOneLine) {
         EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << c.name << ": not one line: " << r.err;
         EXPECT_NE(r.err.find(c.expected_fragment), std::string::npos) << c.name << ": " << r.err;
     }
+}
+
+TEST_F(CliTest, ListDevicesAlwaysShowsTheCpu) {
+    const CliRun r = rocmforge("--list-devices");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("cpu    always available"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, InspectText) {
@@ -120,7 +131,7 @@ std::vector<float> read_floats(const fs::path& path) {
 TEST_F(CliTest, TensorDumpsDequantizedFloats) {
     Result<GgufFile> file = GgufFile::open(sample_path_.string());
     ASSERT_TRUE(file.is_ok());
-    const fs::path out = fs::path(::testing::TempDir()) / "rf_cli_tensor.f32";
+    const fs::path out = temp_file("tensor.f32");
 
     // F32 is copied as is.
     const TensorInfo* norm = file->find_tensor("blk.0.attn_norm.weight");
@@ -147,7 +158,7 @@ TEST_F(CliTest, TensorDumpsDequantizedFloats) {
 }
 
 TEST_F(CliTest, TensorUnknownNameSuggestsCloseNames) {
-    const fs::path out = fs::path(::testing::TempDir()) / "rf_cli_unknown.f32";
+    const fs::path out = temp_file("unknown.f32");
     const CliRun r =
         rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_k.weight --out " + quoted(out));
     EXPECT_EQ(r.exit_code, 1);

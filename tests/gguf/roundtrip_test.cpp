@@ -1,5 +1,6 @@
 // Writer -> reader round trips: every metadata value type and every tensor type.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -106,7 +107,7 @@ TEST(RoundTrip, LazyStreamingMatchesMemoryImage) {
                         .is_ok());
     }
     const std::vector<uint8_t> image = w.write_to_memory();
-    const std::string path = ::testing::TempDir() + "/rf_gguf_lazy.gguf";
+    const std::string path = ::testing::TempDir() + "/rf_gguf_lazy_" + std::to_string(::getpid()) + ".gguf";
     for (int threads : {1, 4}) {
         ASSERT_TRUE(w.write_file(path, threads).is_ok());
         Result<GgufFile> file = GgufFile::open(path);
