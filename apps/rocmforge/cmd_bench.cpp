@@ -24,6 +24,7 @@ struct BenchArgs {
     int repetitions = 3;
     int threads = 0;
     std::string device = "auto";
+    std::string gpu_layers = "auto";
 };
 
 struct Stats {
@@ -77,7 +78,7 @@ std::string human_size(uint64_t bytes) {
 
 Status run_bench(const BenchArgs& a) {
     if (a.repetitions < 1 || a.n_prompt < 0 || a.n_gen < 0) return error("bench: -p, -n must be >= 0 and -r >= 1");
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device, a.gpu_layers, std::max(a.n_prompt, a.n_gen) + 1}));
     engine::ContextParams cp;
     cp.n_ctx = std::max(a.n_prompt, a.n_gen) + 1;
     cp.n_batch = std::max(a.n_prompt, 1);
@@ -103,7 +104,7 @@ Status run_bench(const BenchArgs& a) {
         std::printf("| %-30s | %10s | %10s | %-10s | %7d | %15s | %20s | %8s |\n", model_name.c_str(),
                     human_size(info.weight_bytes).c_str(),
                     fmt::format("{:.2f} B", static_cast<double>(info.n_params) / 1e9).c_str(),
-                    m.backend->name().c_str(), threads, test.c_str(),
+                    m.model->placement().c_str(), threads, test.c_str(),
                     fmt::format("{:.2f} ± {:.2f}", s.mean, s.sd).c_str(), gbs.c_str());
         std::fflush(stdout);
     };
@@ -141,6 +142,8 @@ void register_bench(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("-r,--repetitions", args->repetitions, "Repetitions of each test");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
     cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
+    cmd->add_option("--gpu-layers,--ngl", args->gpu_layers,
+                    "Layers on the GPU, the rest on the CPU: N, auto (as many as fit) or all");
     cmd->callback([args, &ctx] {
         const Status st = run_bench(*args);
         ctx.exit_code = st.is_ok() ? 0 : report_error(st);

@@ -33,6 +33,7 @@ struct ChatArgs {
     int n_predict = -1;
     int threads = 0;
     std::string device = "auto";
+    std::string gpu_layers = "auto";
     int ctx_size = 0;
     sampling::SamplerParams sampler;
 };
@@ -56,7 +57,7 @@ Result<std::vector<int32_t>> render_prompt(const chat::ChatTemplate& tmpl, const
 }
 
 Status run_chat(const ChatArgs& a) {
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device, a.gpu_layers, a.ctx_size}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer", m.path);
     if (m.chat_template.empty()) log::warn("the model has no chat template; using ChatML");
     RF_ASSIGN_OR_RETURN(chat::ChatTemplate tmpl,
@@ -124,6 +125,8 @@ void register_chat(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--seed", args->sampler.seed, "Random seed");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
     cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
+    cmd->add_option("--gpu-layers,--ngl", args->gpu_layers,
+                    "Layers on the GPU, the rest on the CPU: N, auto (as many as fit) or all");
     cmd->add_option("-c,--ctx-size", args->ctx_size, "Context size in tokens");
     cmd->callback([args, &ctx] {
         const Status st = run_chat(*args);

@@ -22,6 +22,7 @@ struct GenerateArgs {
     int n_predict = 128;
     int threads = 0;
     std::string device = "auto";
+    std::string gpu_layers = "auto";
     int ctx_size = 0;
     std::vector<std::string> stop;
     sampling::SamplerParams sampler;
@@ -29,13 +30,13 @@ struct GenerateArgs {
 };
 
 Status run_generate(const GenerateArgs& a) {
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device, a.gpu_layers, a.ctx_size}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer (tokenizer.ggml.model)", m.path);
     engine::ContextParams cp;
     cp.n_ctx = a.ctx_size;
     RF_ASSIGN_OR_RETURN(auto ctx, engine::Context::create(*m.model, cp));
     const auto prompt = m.tokenizer->encode(a.prompt, /*add_special=*/true, /*parse_special=*/true);
-    log::info("prompt: {} tokens, context {}, backend {}", prompt.size(), ctx->n_ctx(), m.backend->name());
+    log::info("prompt: {} tokens, context {}, backend {}", prompt.size(), ctx->n_ctx(), m.model->placement());
 
     sampling::Sampler sampler(a.sampler);
     engine::GenerateParams gp;
@@ -95,6 +96,8 @@ void register_generate(CLI::App& root, CommandContext& ctx) {
     cmd->add_flag("--ignore-eos", args->ignore_eos, "Keep generating past end-of-generation tokens");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
     cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
+    cmd->add_option("--gpu-layers,--ngl", args->gpu_layers,
+                    "Layers on the GPU, the rest on the CPU: N, auto (as many as fit) or all");
     cmd->add_option("-c,--ctx-size", args->ctx_size, "Context size in tokens (default: min(training, 4096))");
     cmd->callback([args, &ctx] {
         const Status st = run_generate(*args);

@@ -24,6 +24,7 @@ struct PerplexityArgs {
     int chunks = -1;
     int threads = 0;
     std::string device = "auto";
+    std::string gpu_layers = "auto";
 };
 
 // -log softmax(logits)[target], in double.
@@ -38,7 +39,7 @@ double nll_of(std::span<const float> logits, int32_t target) {
 Status run_perplexity(const PerplexityArgs& a) {
     if (a.ctx_size < 8) return error("--ctx-size must be at least 8");
     RF_ASSIGN_OR_RETURN(std::string text, read_text_file(a.file));
-    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device}));
+    RF_ASSIGN_OR_RETURN(model::ModelBundle m, model::open_model(a.model, {a.threads, a.device, a.gpu_layers, a.ctx_size}));
     if (!m.tokenizer) return error("{}: the file has no tokenizer", m.path);
     const tok::Tokenizer& tk = *m.tokenizer;
     const auto tokens = tk.encode(text, /*add_special=*/true, /*parse_special=*/false);
@@ -106,6 +107,8 @@ void register_perplexity(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--chunks", args->chunks, "Score at most this many chunks");
     cmd->add_option("-t,--threads", args->threads, "CPU threads (default: all cores)");
     cmd->add_option("--device", args->device, "auto (GPU when usable), gpu, gpu:N or cpu");
+    cmd->add_option("--gpu-layers,--ngl", args->gpu_layers,
+                    "Layers on the GPU, the rest on the CPU: N, auto (as many as fit) or all");
     cmd->callback([args, &ctx] {
         const Status st = run_perplexity(*args);
         ctx.exit_code = st.is_ok() ? 0 : report_error(st);

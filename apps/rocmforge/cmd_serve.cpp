@@ -34,6 +34,8 @@ struct ServeArgs {
     int max_queue = 64;
     int timeout = 600;
     int threads = 0;
+    std::string device = "auto";
+    std::string gpu_layers = "auto";
     int batch = 512;
     int64_t kv_size = 0;
     int block_size = 16;
@@ -125,7 +127,10 @@ Status run_serve(const ServeArgs& a) {
               api_key.empty() ? "" : " (API key required)");
     http.start();
 
-    RF_ASSIGN_OR_RETURN(model::ModelBundle bundle, model::open_model(a.model, {a.threads}));
+    // KV capacity for the offload estimate: --kv-size, else ctx-size x parallel (0: the default).
+    const int64_t kv_tokens = a.kv_size > 0 ? a.kv_size : int64_t{a.ctx_size} * a.parallel;
+    RF_ASSIGN_OR_RETURN(model::ModelBundle bundle,
+                        model::open_model(a.model, {a.threads, a.device, a.gpu_layers, kv_tokens}));
     if (!bundle.tokenizer) return error("{}: the file has no tokenizer (tokenizer.ggml.model)", bundle.path);
     RF_ASSIGN_OR_RETURN(auto scheduler,
                         engine::Scheduler::create(*bundle.model, *bundle.tokenizer, scheduler_params(a)));
@@ -172,6 +177,9 @@ void register_serve(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--max-queue", a->max_queue, "Sequences that may wait for a slot; beyond: 429");
     cmd->add_option("--timeout", a->timeout, "Socket read/write timeout in seconds");
     cmd->add_option("-t,--threads", a->threads, "CPU threads (default: all cores)");
+    cmd->add_option("--device", a->device, "auto (GPU when usable), gpu, gpu:N or cpu");
+    cmd->add_option("--gpu-layers,--ngl", a->gpu_layers,
+                    "Layers on the GPU, the rest on the CPU: N, auto (as many as fit) or all");
     cmd->add_option("-b,--batch-size", a->batch, "Token budget of one engine step (decodes + prompt chunks)");
     cmd->add_option("--kv-size", a->kv_size, "KV cache pool in tokens (default: ctx-size x parallel)");
     cmd->add_option("--block-size", a->block_size, "Tokens per KV cache block");

@@ -106,8 +106,29 @@ public:
     // out[i] = x[output_rows[i]]: compacts the rows whose logits are wanted.
     virtual void gather_output_rows(const Tensor& x, Tensor& out) = 0;
 
+    // ---- fused forms: the defaults compose the ops above; a backend may run each as one ----
+    // ys[i] = x @ ws[i] for matrices that read the same input (Q, K and V).
+    virtual void matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) {
+        for (size_t i = 0; i < ws.size(); ++i) matmul(*ws[i], x, *ys[i]);
+    }
+    // out [n_ff, n_tokens] = silu(x @ gate) * (x @ up); `up_scratch` (out's shape) holds x @ up
+    // where the backend does not fuse.
+    virtual void matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) {
+        matmul(gate, x, out);
+        matmul(up, x, up_scratch);
+        swiglu(out, up_scratch, out);
+    }
+    // acc += x @ w (a residual add); `scratch` (acc's shape) holds x @ w where the backend does not fuse.
+    virtual void matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) {
+        matmul(w, x, scratch);
+        add(acc, scratch, acc);
+    }
+
     // Copies a 2-D F32 tensor to host memory (waits for pending work).
     virtual void read(const Tensor& t, std::span<float> host) = 0;
+    // Copies host floats into the first host.size() elements of an activation, in step order
+    // (hybrid offload hands the residual stream from one backend to the next this way).
+    virtual void write(Tensor& t, std::span<const float> host) = 0;
     // Called after every forward step (after its reads): a device backend that recorded the
     // step's ops (e.g. as a CUDA/HIP graph) runs them here at the latest.
     virtual void finish_step() {}

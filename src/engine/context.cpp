@@ -33,7 +33,7 @@ Result<std::unique_ptr<Context>> Context::create(Model& model, const ContextPara
     layout.head_dim_k = info.head_dim_k;
     layout.head_dim_v = info.head_dim_v;
     layout.type = params.kv_type;
-    RF_RETURN_IF_ERROR(model.backend().alloc_kv(layout));
+    RF_RETURN_IF_ERROR(model.alloc_kv(layout));
 
     const int32_t n_batch = std::min(params.n_batch, n_ctx * params.n_seq_max);
     const int32_t n_out = params.n_outputs_max > 0 ? std::min(params.n_outputs_max, n_batch)
@@ -160,7 +160,7 @@ Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, float* 
         const size_t bi = static_cast<size_t>(begin + i);
         RF_RETURN_IF_ERROR(kv_.grow(batch.seq_ids[bi], batch.positions[bi] + 1, copies_));
     }
-    for (const BlockCopy& c : copies_) model_.backend().copy_kv_block(c.src, c.dst);
+    for (const BlockCopy& c : copies_) model_.copy_kv_block(c.src, c.dst);
     slots_.resize(static_cast<size_t>(n));
     for (int32_t i = 0; i < n; ++i) {
         const size_t bi = static_cast<size_t>(begin + i);
@@ -184,14 +184,13 @@ Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, float* 
     info.block_table_offsets = table_offsets_;
     info.block_tables = tables_;
 
-    Backend& backend = model_.backend();
-    backend.set_batch(info);
+    model_.set_batch(info);
     const Tensor logits = model_.forward(*workspace_, info);
     if (!output_rows_.empty()) {
-        backend.read(logits, std::span<float>(logits_out, output_rows_.size() *
-                                                              static_cast<size_t>(n_vocab())));
+        model_.read_logits(logits, std::span<float>(logits_out, output_rows_.size() *
+                                                                    static_cast<size_t>(n_vocab())));
     }
-    backend.finish_step();
+    model_.finish_step();
     for (int32_t i = 0; i < n; ++i) {
         const size_t bi = static_cast<size_t>(begin + i);
         seq_tokens_[static_cast<size_t>(batch.seq_ids[bi])].push_back(batch.tokens[bi]);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "engine/backend.h"
@@ -37,17 +38,31 @@ public:
     virtual ~Workspace() = default;
 };
 
+// A model runs on one or more backends (hybrid offload: a stage of layers on each); the engine
+// drives every step through the model, which forwards to its backends.
 class Model {
 public:
     virtual ~Model() = default;
     virtual const ModelInfo& info() const = 0;
-    virtual Backend& backend() = 0;
+    // Where it runs, for logs: "CPU", "CUDA (NVIDIA H200) 20 layers + CPU 12 layers".
+    virtual std::string placement() const = 0;
+
+    // KV pools for every layer (layout.n_layer = all of them), each on its layer's backend.
+    virtual Status alloc_kv(const KvLayout& layout) = 0;
+    // Copies K and V of block `src` to block `dst` in every layer (copy-on-write).
+    virtual void copy_kv_block(int32_t src, int32_t dst) = 0;
     // Scratch for steps of up to max_tokens tokens and max_outputs logits rows.
     virtual std::unique_ptr<Workspace> create_workspace(int32_t max_tokens,
                                                         int32_t max_outputs) = 0;
-    // One forward step over `batch` (already set on the backend, KV slots reserved).
-    // Returns logits [n_vocab, batch.output_rows.size()] in workspace memory.
+    // Makes `batch` the current step on every backend (before forward).
+    virtual void set_batch(const BatchInfo& batch) = 0;
+    // One forward step over `batch` (KV slots reserved). Returns logits
+    // [n_vocab, batch.output_rows.size()] in workspace memory.
     virtual Tensor forward(Workspace& ws, const BatchInfo& batch) = 0;
+    // Copies logits returned by forward() to host memory (waits for the step's work).
+    virtual void read_logits(const Tensor& logits, std::span<float> host) = 0;
+    // Called after every step's reads (see Backend::finish_step).
+    virtual void finish_step() = 0;
 };
 
 }  // namespace rf::engine

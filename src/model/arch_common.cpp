@@ -31,9 +31,18 @@ Status bind_embeddings(WeightLoader& l, const HParams& hp, Weights& w) {
                         l.require("output_norm.weight", {hp.n_embd}, WeightKind::kVector));
     RF_ASSIGN_OR_RETURN(w.output, l.optional("output.weight", {hp.n_embd, hp.n_vocab}));
     w.tied_embeddings = w.output.empty();
-    if (w.tied_embeddings) w.output = w.token_embd;
-    RF_ASSIGN_OR_RETURN(w.rope_freqs,
-                        l.optional("rope_freqs.weight", {hp.n_rot / 2}, WeightKind::kVector));
+    const Placement& p = l.placement();
+    if (w.tied_embeddings && p.stages().size() == 1) {
+        w.output = w.token_embd;
+    } else if (w.tied_embeddings) {
+        RF_ASSIGN_OR_RETURN(w.output, l.require("token_embd.weight", {hp.n_embd, hp.n_vocab},
+                                                WeightKind::kEmbedding, p.last().backend));
+    }
+    for (const Stage& stage : p.stages()) {
+        RF_ASSIGN_OR_RETURN(Tensor freqs, l.optional("rope_freqs.weight", {hp.n_rot / 2},
+                                                     WeightKind::kVector, stage.backend));
+        w.rope_freqs.push_back(freqs);
+    }
     return Status::ok();
 }
 
@@ -93,23 +102,22 @@ Tensor decoder_forward(ForwardState& s) {
     Tensor xn = s.a.xn.first_rows(n);        // normalised block input
     Tensor block = s.a.block.first_rows(n);  // block output
 
-    b.get_rows(s.w.token_embd, x);
-    for (int32_t il = 0; il < s.hp.n_layer; ++il) {
+    if (s.layer_begin == 0) b.get_rows(s.w.token_embd, x);
+    for (int32_t il = s.layer_begin; il < s.layer_end; ++il) {
         const LayerWeights& l = s.w.layers[static_cast<size_t>(il)];
-        // Attention: x += attn(norm(x))
+        // Attention: x += attn(norm(x)); the stage's KV cache holds its own layers only.
         b.rms_norm(x, l.attn_norm, s.hp.rms_eps, xn);
-        attention_block(s, l, il, block);
-        b.add(x, block, x);
+        attention_block(s, l, il - s.layer_begin, x);
         // FFN: x += ffn(norm(x)), dense SwiGLU or routed experts
         b.rms_norm(x, l.ffn_norm, s.hp.rms_eps, xn);
         if (l.moe.gate_inp.empty()) {
-            dense_ffn_block(s, l, block);
+            dense_ffn_block(s, l, x);
         } else {
             moe_ffn_block(s, l, block);
+            b.add(x, block, x);
         }
-        b.add(x, block, x);
     }
-    return output_block(s);
+    return s.layer_end == s.hp.n_layer ? output_block(s) : x;
 }
 
 }  // namespace rf::model

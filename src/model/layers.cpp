@@ -5,7 +5,7 @@
 
 namespace rf::model {
 
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t il, Tensor& out) {
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x) {
     engine::Backend& b = s.b;
     const int32_t n = s.n_tokens;
     const HParams& hp = s.hp;
@@ -15,9 +15,9 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t il, Tensor&
     Tensor v = s.a.v.first_rows(n);
 
     // Projections: q [n_head * hd_k, n], k [n_head_kv * hd_k, n], v [n_head_kv * hd_v, n].
-    b.matmul(l.wq, xn, q);
-    b.matmul(l.wk, xn, k);
-    b.matmul(l.wv, xn, v);
+    const Tensor* ws[] = {&l.wq, &l.wk, &l.wv};
+    Tensor* ys[] = {&q, &k, &v};
+    b.matmul_shared_input(ws, xn, ys);
     if (!l.bq.empty()) b.add_bias(q, l.bq);
     if (!l.bk.empty()) b.add_bias(k, l.bk);
     if (!l.bv.empty()) b.add_bias(v, l.bv);
@@ -31,21 +31,21 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t il, Tensor&
     b.rope(kh, hp.n_head_kv, s.rope);
 
     // Cache this step's K/V, then attend over each token's sequence prefix.
-    b.store_kv(il, k, v);
+    b.store_kv(kv_layer, k, v);
     Tensor attn = s.a.attn.first_rows(n);
-    b.attention(il, q, attn, s.attn);
-    b.matmul(l.wo, attn, out);
+    b.attention(kv_layer, q, attn, s.attn);
+    Tensor scratch = s.a.block.first_rows(n);
+    b.matmul_add(l.wo, attn, scratch, x);
 }
 
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out) {
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x) {
     const int32_t n = s.n_tokens;
     Tensor xn = s.a.xn.first_rows(n);
     Tensor gate = s.a.gate.first_rows(n);
     Tensor up = s.a.up.first_rows(n);
-    s.b.matmul(l.ffn_gate, xn, gate);
-    s.b.matmul(l.ffn_up, xn, up);
-    s.b.swiglu(gate, up, gate);
-    s.b.matmul(l.ffn_down, gate, out);
+    Tensor scratch = s.a.block.first_rows(n);
+    s.b.matmul_swiglu(l.ffn_gate, l.ffn_up, xn, up, gate);
+    s.b.matmul_add(l.ffn_down, gate, scratch, x);
 }
 
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out) {

@@ -38,13 +38,18 @@ struct ForwardState {
     engine::AttentionParams attn;
     int32_t n_tokens = 0;
     int32_t n_outputs = 0;
+    // The layers of this backend's stage (placement.h): the first stage also embeds the tokens,
+    // the last one returns logits; the others return the residual stream x.
+    int32_t layer_begin = 0;
+    int32_t layer_end = 0;
 };
 
-// xn [n_embd, n] -> out [n_embd, n]: Q/K/V projections (+bias, +per-head norm), RoPE, KV store,
-// causal attention over the paged cache, output projection.
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t il, Tensor& out);
-// xn -> out: SwiGLU FFN, down(silu(gate(xn)) * up(xn)).
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out);
+// x [n_embd, n] += attention(xn): Q/K/V projections (+bias, +per-head norm), RoPE, KV store,
+// causal attention over the paged cache, output projection added onto the residual stream.
+// `kv_layer` indexes the layer in the stage backend's KV cache.
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x);
+// x += down(silu(gate(xn)) * up(xn)), the SwiGLU FFN added onto the residual stream.
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x);
 // xn -> out: top-k routed SwiGLU experts.
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out);
 // x [n_embd, n] -> logits [n_vocab, n_outputs] of the rows the batch asks for.

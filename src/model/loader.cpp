@@ -94,6 +94,10 @@ Result<std::unique_ptr<engine::Model>> load_model(const std::string& path,
 }
 
 Result<std::unique_ptr<engine::Model>> load_model(gguf::GgufFile file, engine::Backend& backend) {
+    return load_model(std::move(file), [&](const HParams& hp) { return Placement::single(backend, hp.n_layer); });
+}
+
+Result<std::unique_ptr<engine::Model>> load_model(gguf::GgufFile file, const PlacementFn& make_placement) {
     const std::string arch_name = file.architecture();
     if (arch_name.empty()) return error("metadata key 'general.architecture' is missing");
     const ArchSpec* arch = find_arch(arch_name);
@@ -109,14 +113,15 @@ Result<std::unique_ptr<engine::Model>> load_model(gguf::GgufFile file, engine::B
     }
     hp.n_vocab = static_cast<int32_t>(embd->ne[1]);
 
-    WeightLoader loader(file, backend);
+    Placement placement = make_placement(hp);
+    WeightLoader loader(file, placement);
     Weights weights;
     RF_RETURN_IF_ERROR(arch->bind(loader, hp, weights));
     engine::ModelInfo info = make_info(file, hp, weights, loader);
     log::info("loaded {} ({} {} {}, {} layers, {:.2f} GiB) on {}", info.name, info.arch,
               info.size_label, info.file_type, hp.n_layer,
-              static_cast<double>(info.weight_bytes) / (1024.0 * 1024.0 * 1024.0), backend.name());
-    return std::unique_ptr<engine::Model>(new Transformer(std::move(file), backend, *arch,
+              static_cast<double>(info.weight_bytes) / (1024.0 * 1024.0 * 1024.0), placement.describe());
+    return std::unique_ptr<engine::Model>(new Transformer(std::move(file), std::move(placement), *arch,
                                                           std::move(hp), std::move(weights),
                                                           std::move(info)));
 }

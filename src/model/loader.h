@@ -1,6 +1,7 @@
 // Loading a GGUF model onto a backend: architecture lookup, hyper-parameters, weight binding.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -8,6 +9,8 @@
 #include "engine/backend.h"
 #include "engine/model_api.h"
 #include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "model/placement.h"
 
 namespace rf::model {
 
@@ -18,5 +21,9 @@ Result<std::unique_ptr<engine::Model>> load_model(const std::string& path,
                                                   engine::Backend& backend);
 // The same from an already opened file (tests build models in memory).
 Result<std::unique_ptr<engine::Model>> load_model(gguf::GgufFile file, engine::Backend& backend);
+// The same over several backends: `make_placement` says which runs which layers, given the
+// model's hyper-parameters (the backends must outlive the model).
+using PlacementFn = std::function<Placement(const HParams& hp)>;
+Result<std::unique_ptr<engine::Model>> load_model(gguf::GgufFile file, const PlacementFn& make_placement);
 
 }  // namespace rf::model

@@ -16,11 +16,14 @@ namespace rf::model {
 struct OpenOptions {
     int n_threads = 0;          // CPU threads; <= 0: one per hardware thread
     std::string device = "auto";  // auto | gpu | gpu:N | cpu (see backend/select/device_select.h)
+    std::string gpu_layers = "auto";  // N | auto | all: layers on the GPU, the rest on the CPU
+    int64_t kv_tokens = 0;  // KV cache tokens the caller will ask for (0: min(training, 4096))
 };
 
 struct ModelBundle {
     std::string path;
-    std::unique_ptr<engine::Backend> backend;
+    std::unique_ptr<engine::Backend> backend;      // the device the model (or its first layers) runs on
+    std::unique_ptr<engine::Backend> cpu_backend;  // the CPU stage of a hybrid placement, or null
     std::unique_ptr<engine::Model> model;
     std::unique_ptr<tok::Tokenizer> tokenizer;  // null when the file has no vocabulary
     std::string chat_template;                  // tokenizer.chat_template, or ""

@@ -32,22 +32,22 @@ std::string shape_of(std::initializer_list<int64_t> ne) {
 
 std::string layer_tensor(int32_t il, const char* suffix) { return fmt::format("blk.{}.{}", il, suffix); }
 
-Result<engine::Tensor> WeightLoader::require(const std::string& name,
-                                             std::initializer_list<int64_t> ne, WeightKind kind) {
+Result<engine::Tensor> WeightLoader::require(const std::string& name, std::initializer_list<int64_t> ne,
+                                             WeightKind kind, engine::Backend* on) {
     const gguf::TensorInfo* info = file_.find_tensor(name);
     if (info == nullptr) return error("missing tensor '{}' (expected shape {})", name, shape_of(ne));
-    return bind(*info, ne, kind);
+    return bind(*info, ne, kind, on);
 }
 
-Result<engine::Tensor> WeightLoader::optional(const std::string& name,
-                                              std::initializer_list<int64_t> ne, WeightKind kind) {
+Result<engine::Tensor> WeightLoader::optional(const std::string& name, std::initializer_list<int64_t> ne,
+                                              WeightKind kind, engine::Backend* on) {
     const gguf::TensorInfo* info = file_.find_tensor(name);
     if (info == nullptr) return engine::Tensor{};
-    return bind(*info, ne, kind);
+    return bind(*info, ne, kind, on);
 }
 
-Result<engine::Tensor> WeightLoader::bind(const gguf::TensorInfo& info,
-                                          std::initializer_list<int64_t> ne, WeightKind kind) {
+Result<engine::Tensor> WeightLoader::bind(const gguf::TensorInfo& info, std::initializer_list<int64_t> ne,
+                                          WeightKind kind, engine::Backend* on) {
     // Trailing dimensions of 1 may be omitted in the file.
     bool same = info.n_dims <= 3 && ne.size() <= 3;
     size_t d = 0;
@@ -77,10 +77,13 @@ Result<engine::Tensor> WeightLoader::bind(const gguf::TensorInfo& info,
     src.use = kind == WeightKind::kVector      ? engine::WeightUse::kVector
               : kind == WeightKind::kEmbedding ? engine::WeightUse::kEmbedding
                                                : engine::WeightUse::kMatmul;
-    auto t = backend_.upload_weight(src);
+    engine::Backend& backend = on != nullptr ? *on : placement_.backend_for_tensor(info.name);
+    auto t = backend.upload_weight(src);
     if (!t) return error("tensor '{}': {}", info.name, t.message());
-    bytes_bound_ += info.n_bytes;
-    params_bound_ += info.n_elements();
+    if (counted_.insert(info.name).second) {
+        bytes_bound_ += info.n_bytes;
+        params_bound_ += info.n_elements();
+    }
     return t;
 }
 

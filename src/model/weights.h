@@ -30,8 +30,10 @@ struct LayerWeights {
 struct Weights {
     Tensor token_embd;   // (n_embd, n_vocab)
     Tensor output_norm;  // (n_embd)
-    Tensor output;       // (n_embd, n_vocab); the same tensor as token_embd when tied
-    Tensor rope_freqs;   // (n_rot / 2) optional LLaMA-3 frequency factors
+    Tensor output;       // (n_embd, n_vocab); token_embd's data when tied (a copy on the last
+                         // stage's backend when that differs from the first's)
+    std::vector<Tensor> rope_freqs;  // per placement stage: (n_rot / 2) optional LLaMA-3
+                                     // frequency factors, or empty
     bool tied_embeddings = false;
     std::vector<LayerWeights> layers;
 };

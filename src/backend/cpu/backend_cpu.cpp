@@ -280,4 +280,10 @@ void CpuBackend::read(const engine::Tensor& t, std::span<float> host) {
     std::memcpy(host.data(), t.data, static_cast<size_t>(t.n_elements()) * sizeof(float));
 }
 
+void CpuBackend::write(engine::Tensor& t, std::span<const float> host) {
+    check_dense(t);
+    RF_CHECK(host.size() <= static_cast<size_t>(t.n_elements()));
+    std::memcpy(t.data, host.data(), host.size() * sizeof(float));
+}
+
 }  // namespace rf::cpu

@@ -45,6 +45,7 @@ public:
                  engine::Tensor& out) override;
     void gather_output_rows(const engine::Tensor& x, engine::Tensor& out) override;
     void read(const engine::Tensor& t, std::span<float> host) override;
+    void write(engine::Tensor& t, std::span<const float> host) override;
 
 private:
     struct FreeDeleter {

@@ -13,6 +13,7 @@
 #include "backend/gpu/gemm.h"
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_matrix.h"
+#include "backend/gpu/gpu_profiler.h"
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/ops.h"
 #include "core/check.h"
@@ -64,9 +65,14 @@ public:
     explicit GpuBackend(const gpuDeviceProp& prop) : warp_size_(prop.warpSize), name_(prop.name) {
         RF_GPU_CHECK(gpuStreamCreate(&stream_));
         gemm_ = std::make_unique<GemmRunner>(stream_);
+        profiler_ = std::make_unique<GpuProfiler>(stream_);
+        // Timing each op needs them launched one by one.
+        graphs_enabled_ = !profiler_->enabled();
     }
     ~GpuBackend() override {
         (void)gpuStreamSynchronize(stream_);
+        profiler_->print(stderr);
+        profiler_.reset();
         reset_graphs();
         gemm_.reset();
         for (void* p : allocations_) (void)gpuFree(p);
@@ -83,41 +89,46 @@ public:
 
     void get_rows(const Tensor& table, Tensor& out) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "get_rows"; });
         acts_valid_ = false;
         gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
     }
-    void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override {
-        if (replaying()) return;
-        acts_valid_ = false;
-        gpu::rms_norm(f32(x), f32(w), eps, x.ne[0], x.ne[1], f32(out), stream_);
-    }
+    void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override;
     void matmul(const Tensor& w, const Tensor& x, Tensor& y) override {
         if (replaying()) return;
         run_matmul(weight(w).experts[0], f32(x), static_cast<int>(x.ne[1]), f32(y));
     }
+    void matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) override;
+    void matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) override;
+    void matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) override;
     void add_bias(Tensor& x, const Tensor& b) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "add_bias"; });
         acts_valid_ = false;
         gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_);
     }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "add"; });
         acts_valid_ = false;
         gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
     }
     void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "swiglu"; });
         acts_valid_ = false;
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
     }
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "store_kv"; });
         acts_valid_ = false;
         gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
     }
     void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [&] { return "attention (" + std::to_string(batch_.n_tokens) + " tokens)"; });
         acts_valid_ = false;
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
         gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
@@ -127,6 +138,7 @@ public:
     void finish_step() override;
     void gather_output_rows(const Tensor& x, Tensor& out) override {
         if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "gather_output_rows"; });
         acts_valid_ = false;
         gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
     }
@@ -134,6 +146,17 @@ public:
         finish_step();
         const size_t n = std::min(host.size(), static_cast<size_t>(t.n_elements()));
         RF_GPU_CHECK(gpuMemcpyAsync(host.data(), t.data, n * sizeof(float), gpuMemcpyDeviceToHost, stream_));
+        RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+        profiler_->collect();
+    }
+    void write(Tensor& t, std::span<const float> host) override {
+        // Never inside a recorded step: hybrid placement runs the GPU stage first, so its input
+        // comes from the token ids, not from another backend.
+        RF_CHECK_MSG(mode_ == StepMode::kDirect, "write() while recording a GPU step");
+        RF_CHECK(host.size() <= static_cast<size_t>(t.n_elements()));
+        acts_valid_ = false;
+        RF_GPU_CHECK(gpuMemcpyAsync(t.data, host.data(), host.size() * sizeof(float), gpuMemcpyHostToDevice, stream_));
+        // `host` is pageable and may be reused as soon as this returns.
         RF_GPU_CHECK(gpuStreamSynchronize(stream_));
     }
 
@@ -174,7 +197,13 @@ private:
         return static_cast<T*>(p);
     }
     Result<DeviceMatrix> upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols);
+    // Buffers for activations of n_tokens rows quantized for a matrix of n_cols columns.
+    QuantizedActs act_buffers(int64_t n_cols, int n_tokens);
+    // The quantized form of x for the matrices of `set` (reused while x is unchanged).
+    QuantizedActs acts_for(const DeviceMatrix& w, const float* x, int n_tokens);
     void run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y);
+    // One launch of a mat-vec set (n_tokens <= kMaxMatvecTokens).
+    void run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens);
     PagedKvView kv_view(int32_t il) const {
         return {kv_k_[static_cast<size_t>(il)], kv_v_[static_cast<size_t>(il)], kv_layout_.block_size,
                 kv_layout_.n_head_kv, kv_layout_.head_dim_k, kv_layout_.head_dim_v};
@@ -188,6 +217,7 @@ private:
     std::string name_;
     gpuStream_t stream_ = nullptr;
     std::unique_ptr<GemmRunner> gemm_;
+    std::unique_ptr<GpuProfiler> profiler_;
     std::vector<void*> allocations_;
     std::deque<GpuWeight> weights_;
 
@@ -386,32 +416,147 @@ void GpuBackend::reset_graphs() {
     seen_.clear();
 }
 
-void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y) {
+QuantizedActs GpuBackend::act_buffers(int64_t n_cols, int n_tokens) {
     QuantizedActs acts;
-    if (w.type != GgmlType::kF16 || (n_tokens > kMaxMatvecTokens && !GemmRunner::has_blas())) {
-        acts.n_cols_padded = padded_act_cols(w.n_cols);
-        acts.qs = act_qs_.get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
-        acts.ds = act_ds_.get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
-        // Q, K and V (and gate and up) read the same activations: quantize them once.
-        const bool cached = acts_valid_ && acts_x_ == x && acts_cols_ == w.n_cols && acts_tokens_ == n_tokens;
-        if (!cached && (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas())) {
-            quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
-            acts_valid_ = true;
-            acts_x_ = x;
-            acts_cols_ = w.n_cols;
-            acts_tokens_ = n_tokens;
-        }
+    acts.n_cols_padded = padded_act_cols(n_cols);
+    acts.qs = act_qs_.get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
+    acts.ds = act_ds_.get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
+    return acts;
+}
+
+QuantizedActs GpuBackend::acts_for(const DeviceMatrix& w, const float* x, int n_tokens) {
+    const bool needs_acts = w.type != GgmlType::kF16 || (n_tokens > kMaxMatvecTokens && !GemmRunner::has_blas());
+    if (!needs_acts) return {};
+    QuantizedActs acts = act_buffers(w.n_cols, n_tokens);
+    // Q, K and V (and gate and up) read the same activations: quantize them once.
+    const bool cached = acts_valid_ && acts_x_ == x && acts_cols_ == w.n_cols && acts_tokens_ == n_tokens;
+    if (!cached && (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas())) {
+        ProfileScope scope(*profiler_, [] { return "quantize_acts"; });
+        quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
+        acts_valid_ = true;
+        acts_x_ = x;
+        acts_cols_ = w.n_cols;
+        acts_tokens_ = n_tokens;
     }
+    return acts;
+}
+
+// "matvec Q4_0 [4096 x 4096] +acc n=1" and the like, for the profile.
+std::string matvec_label(const MatvecSet& set, MatvecEpilogue epilogue, int n_tokens) {
+    std::string label = n_tokens <= kMaxMatvecTokens ? "matvec " : "gemm ";
+    label += quant::traits(set.w[0].type).name;
+    label += " [";
+    for (int i = 0; i < set.n; ++i) {
+        if (i > 0) label += '+';
+        label += std::to_string(set.w[i].n_rows);
+    }
+    label += " x ";
+    label += std::to_string(set.w[0].n_cols);
+    label += ']';
+    if (epilogue == MatvecEpilogue::kAccumulate) label += " +acc";
+    if (epilogue == MatvecEpilogue::kSwiglu) label += " swiglu";
+    label += " n=";
+    label += std::to_string(n_tokens);
+    return label;
+}
+
+void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y) {
     if (n_tokens <= kMaxMatvecTokens) {
-        matvec(w, acts, x, n_tokens, y, warp_size_, stream_);
-    } else {
-        gemm_->run(w, x, acts, n_tokens, y, warp_size_);
+        MatvecSet set;
+        set.add(w, y);
+        run_matvec_set(set, MatvecEpilogue::kStore, x, n_tokens);
+        return;
     }
+    const QuantizedActs acts = acts_for(w, x, n_tokens);
+    MatvecSet one;
+    one.add(w, y);
+    ProfileScope scope(*profiler_, [&] { return matvec_label(one, MatvecEpilogue::kStore, n_tokens); });
+    gemm_->run(w, x, acts, n_tokens, y, warp_size_);
     if (y == acts_x_) acts_valid_ = false;
+}
+
+void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens) {
+    const QuantizedActs acts = acts_for(set.w[0], x, n_tokens);
+    {
+        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens); });
+        matvec_set(set, epilogue, acts, x, n_tokens, warp_size_, stream_);
+    }
+    for (int i = 0; i < set.n; ++i) {
+        if (set.y[i] == acts_x_) acts_valid_ = false;
+    }
+}
+
+void GpuBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
+    if (replaying()) return;
+    const int64_t width = x.ne[0];
+    const int n_rows = static_cast<int>(x.ne[1]);
+    acts_valid_ = false;
+    if (n_rows > kMaxMatvecTokens || width % 32 != 0) {
+        ProfileScope scope(*profiler_, [] { return "rms_norm"; });
+        gpu::rms_norm(f32(x), f32(w), eps, width, n_rows, f32(out), stream_);
+        return;
+    }
+    // Decode steps: the normalised rows feed mat-vecs, so quantize them in the same kernel.
+    ProfileScope scope(*profiler_, [] { return "rms_norm+quantize"; });
+    gpu::rms_norm_quant(f32(x), f32(w), eps, width, n_rows, f32(out), act_buffers(width, n_rows), stream_);
+    acts_valid_ = true;
+    acts_x_ = f32(out);
+    acts_cols_ = width;
+    acts_tokens_ = n_rows;
+}
+
+void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) {
+    if (replaying()) return;
+    const int n_tokens = static_cast<int>(x.ne[1]);
+    const DeviceMatrix& first = weight(*ws[0]).experts[0];
+    bool fusable = n_tokens <= kMaxMatvecTokens && ws.size() <= static_cast<size_t>(kMaxMatvecSet);
+    for (const Tensor* w : ws) {
+        const DeviceMatrix& m = weight(*w).experts[0];
+        fusable = fusable && m.type == first.type && m.n_cols == first.n_cols;
+    }
+    if (!fusable) {
+        for (size_t i = 0; i < ws.size(); ++i) run_matmul(weight(*ws[i]).experts[0], f32(x), n_tokens, f32(*ys[i]));
+        return;
+    }
+    MatvecSet set;
+    for (size_t i = 0; i < ws.size(); ++i) set.add(weight(*ws[i]).experts[0], f32(*ys[i]));
+    run_matvec_set(set, MatvecEpilogue::kStore, f32(x), n_tokens);
+}
+
+void GpuBackend::matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) {
+    if (replaying()) return;
+    const int n_tokens = static_cast<int>(x.ne[1]);
+    const DeviceMatrix& g = weight(gate).experts[0];
+    const DeviceMatrix& u = weight(up).experts[0];
+    if (n_tokens > kMaxMatvecTokens || g.type != u.type || g.n_rows != u.n_rows || g.n_cols != u.n_cols) {
+        run_matmul(g, f32(x), n_tokens, f32(out));
+        run_matmul(u, f32(x), n_tokens, f32(up_scratch));
+        swiglu(out, up_scratch, out);
+        return;
+    }
+    MatvecSet set;
+    set.add(g, f32(out));
+    set.w[1] = u;  // read by the SwiGLU epilogue for the same rows
+    run_matvec_set(set, MatvecEpilogue::kSwiglu, f32(x), n_tokens);
+}
+
+void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) {
+    if (replaying()) return;
+    const int n_tokens = static_cast<int>(x.ne[1]);
+    const DeviceMatrix& m = weight(w).experts[0];
+    if (n_tokens > kMaxMatvecTokens) {
+        run_matmul(m, f32(x), n_tokens, f32(scratch));
+        add(acc, scratch, acc);
+        return;
+    }
+    MatvecSet set;
+    set.add(m, f32(acc));
+    run_matvec_set(set, MatvecEpilogue::kAccumulate, f32(x), n_tokens);
 }
 
 void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
     if (replaying()) return;
+    ProfileScope scope(*profiler_, [] { return "rope"; });
     acts_valid_ = false;
     RopeKernelParams p;
     p.neox = params.type == engine::RopeType::kNeox;
@@ -433,6 +578,7 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
+    ProfileScope scope(*profiler_, [] { return "moe_ffn"; });
     acts_valid_ = false;
     const int64_t n_tokens = x.ne[1];
     const int64_t n_embd = x.ne[0];

@@ -1,6 +1,7 @@
 // Mat-vec kernels: one warp per output row; each lane walks the row in 16-byte-aligned units,
 // dotting each weight unit with the matching activations of all n_tokens tokens (integer dp4a
-// for quantized types), then the warp reduces.
+// for quantized types), then the warp reduces. One launch covers a set of matrices sharing the
+// input (Q/K/V), and the epilogue can accumulate into the output or apply SwiGLU.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/matvec.h"
@@ -183,94 +184,116 @@ struct UnitQ6_K {
     }
 };
 
-// One warp per row; lanes stride over the row's units.
-template <typename Unit, int NT>
-__global__ void __launch_bounds__(kThreadsPerBlock)
-matvec_quant_kernel(DeviceMatrix w, QuantizedActs acts, int64_t act_cols_padded, float* __restrict__ y) {
-    const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    if (row >= w.n_rows) return;
-    const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
-    const uint16_t* row_scales = w.scales ? w.scales + row * w.scale_row_count : nullptr;
-    ActRow rows[NT];
+// Row dot products: acc[t] += W[row] . x_t over the warp's lanes (each lane a partial sum).
+// Quantized weights read the int8 activations; F16 weights read the float rows.
+template <typename Unit>
+struct QuantRowDot {
+    template <int NT>
+    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
+        const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
+        const uint16_t* row_scales = w.scales ? w.scales + row * w.scale_row_count : nullptr;
+        const int64_t padded = in.acts.n_cols_padded;
+        ActRow rows[NT];
 #pragma unroll
-    for (int t = 0; t < NT; ++t) rows[t] = {acts.qs + t * act_cols_padded, acts.ds + t * (act_cols_padded / 32)};
-
-    float acc[NT] = {};
-    const int64_t n_units = w.n_cols / Unit::kElems;
-    // Unrolled so each lane issues kUnroll independent 16-byte loads before using any.
-    constexpr int kUnroll = 4;
-    int64_t u = lane;
-    for (; u + (kUnroll - 1) * RF_WARP_SIZE < n_units; u += kUnroll * RF_WARP_SIZE) {
+        for (int t = 0; t < NT; ++t) rows[t] = {in.acts.qs + t * padded, in.acts.ds + t * (padded / 32)};
+        const int64_t n_units = w.n_cols / Unit::kElems;
+        // Unrolled so each lane issues kUnroll independent 16-byte loads before using any.
+        constexpr int kUnroll = 4;
+        int64_t u = lane;
+        for (; u + (kUnroll - 1) * RF_WARP_SIZE < n_units; u += kUnroll * RF_WARP_SIZE) {
 #pragma unroll
-        for (int k = 0; k < kUnroll; ++k) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+            for (int k = 0; k < kUnroll; ++k) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+        }
+        for (; u < n_units; u += RF_WARP_SIZE) Unit::template dot<NT>(row_qs, row_scales, u, rows, acc);
     }
-    for (; u < n_units; u += RF_WARP_SIZE) Unit::template dot<NT>(row_qs, row_scales, u, rows, acc);
-#pragma unroll
-    for (int t = 0; t < NT; ++t) {
-        const float total = warp_sum(acc[t]);
-        if (lane == 0) y[t * w.n_rows + row] = total;
-    }
-}
+};
 
 // F16 weights against float activations: each lane takes 8 halves (16 bytes) per step.
-template <int NT>
-__global__ void __launch_bounds__(kThreadsPerBlock)
-matvec_f16_kernel(DeviceMatrix w, const float* __restrict__ x, float* __restrict__ y) {
-    const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
-    const int64_t row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    if (row >= w.n_rows) return;
-    const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
-    float acc[NT] = {};
-    for (int64_t c = lane * 8; c < w.n_cols; c += RF_WARP_SIZE * 8) {
-        const int4 packed = load_int4(row_qs + c * 2);
-        const __half2* h = reinterpret_cast<const __half2*>(&packed);
-        float wf[8];
+struct F16RowDot {
+    template <int NT>
+    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
+        const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
+        for (int64_t c = lane * 8; c < w.n_cols; c += RF_WARP_SIZE * 8) {
+            const int4 packed = load_int4(row_qs + c * 2);
+            const __half2* h = reinterpret_cast<const __half2*>(&packed);
+            float wf[8];
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const float2 f = __half22float2(h[k]);
-            wf[2 * k] = f.x;
-            wf[2 * k + 1] = f.y;
-        }
+            for (int k = 0; k < 4; ++k) {
+                const float2 f = __half22float2(h[k]);
+                wf[2 * k] = f.x;
+                wf[2 * k + 1] = f.y;
+            }
 #pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            const float4 xa = *reinterpret_cast<const float4*>(x + t * w.n_cols + c);
-            const float4 xb = *reinterpret_cast<const float4*>(x + t * w.n_cols + c + 4);
-            acc[t] += wf[0] * xa.x + wf[1] * xa.y + wf[2] * xa.z + wf[3] * xa.w + wf[4] * xb.x +
-                      wf[5] * xb.y + wf[6] * xb.z + wf[7] * xb.w;
+            for (int t = 0; t < NT; ++t) {
+                const float4 xa = *reinterpret_cast<const float4*>(in.x + t * w.n_cols + c);
+                const float4 xb = *reinterpret_cast<const float4*>(in.x + t * w.n_cols + c + 4);
+                acc[t] += wf[0] * xa.x + wf[1] * xa.y + wf[2] * xa.z + wf[3] * xa.w + wf[4] * xb.x +
+                          wf[5] * xb.y + wf[6] * xb.z + wf[7] * xb.w;
+            }
         }
     }
+};
+
+// One warp per output row of the set (rows of its matrices one after the other); lanes stride
+// over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
+// writes silu(w[0] . x) * (w[1] . x).
+template <typename Dot, int NT, MatvecEpilogue E>
+__global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in) {
+    const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
+    const int64_t set_row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    if (set_row >= set.first_row[set.n]) return;
+    // Selects rather than an indexed parameter read, which would copy the set to local memory.
+    const int m = (set.n > 1 && set_row >= set.first_row[1]) + (set.n > 2 && set_row >= set.first_row[2]);
+    const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
+    float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
+    const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
+
+    float acc[NT] = {};
+    Dot::template run<NT>(w, row, in, lane, acc);
+    float acc_up[NT] = {};
+    if constexpr (E == MatvecEpilogue::kSwiglu) Dot::template run<NT>(set.w[1], row, in, lane, acc_up);
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
         const float total = warp_sum(acc[t]);
-        if (lane == 0) y[t * w.n_rows + row] = total;
+        float* dst = y + t * w.n_rows + row;
+        if constexpr (E == MatvecEpilogue::kStore) {
+            if (lane == 0) *dst = total;
+        } else if constexpr (E == MatvecEpilogue::kAccumulate) {
+            if (lane == 0) *dst += total;
+        } else {
+            const float up = warp_sum(acc_up[t]);
+            if (lane == 0) *dst = total / (1.0f + expf(-total)) * up;
+        }
+    }
+}
+
+template <typename Dot, int NT>
+void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
+    switch (e) {
+        case MatvecEpilogue::kStore:
+            matvec_kernel<Dot, NT, MatvecEpilogue::kStore><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            break;
+        case MatvecEpilogue::kAccumulate:
+            matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            break;
+        case MatvecEpilogue::kSwiglu:
+            matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            break;
     }
 }
 
 template <int NT>
-void launch_for_tokens(const DeviceMatrix& w, const QuantizedActs& acts, const float* x, float* y, dim3 grid,
-                       gpuStream_t stream) {
+void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
     using quant::GgmlType;
-    switch (w.type) {
-        case GgmlType::kQ4_0:
-            matvec_quant_kernel<UnitQ4_0, NT><<<grid, kThreadsPerBlock, 0, stream>>>(w, acts, acts.n_cols_padded, y);
-            break;
-        case GgmlType::kQ8_0:
-            matvec_quant_kernel<UnitQ8_0, NT><<<grid, kThreadsPerBlock, 0, stream>>>(w, acts, acts.n_cols_padded, y);
-            break;
-        case GgmlType::kQ4_K:
-            matvec_quant_kernel<UnitQ4_K, NT><<<grid, kThreadsPerBlock, 0, stream>>>(w, acts, acts.n_cols_padded, y);
-            break;
-        case GgmlType::kQ6_K:
-            matvec_quant_kernel<UnitQ6_K, NT><<<grid, kThreadsPerBlock, 0, stream>>>(w, acts, acts.n_cols_padded, y);
-            break;
-        case GgmlType::kF16:
-            matvec_f16_kernel<NT><<<grid, kThreadsPerBlock, 0, stream>>>(w, x, y);
-            break;
+    switch (set.w[0].type) {
+        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, grid, stream); break;
         default:
-            std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(w.type));
+            std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();
     }
     RF_GPU_CHECK_LAUNCH();
@@ -278,23 +301,32 @@ void launch_for_tokens(const DeviceMatrix& w, const QuantizedActs& acts, const f
 
 }  // namespace
 
-void matvec(const DeviceMatrix& w, const QuantizedActs& acts, const float* x, int n_tokens, float* y,
-            int warp_size, gpuStream_t stream) {
+void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const QuantizedActs& acts, const float* x,
+                int n_tokens, int warp_size, gpuStream_t stream) {
     const int rows_per_block = kThreadsPerBlock / warp_size;
-    const dim3 grid(static_cast<unsigned>((w.n_rows + rows_per_block - 1) / rows_per_block));
+    const int64_t n_rows = set.first_row[set.n];
+    const dim3 grid(static_cast<unsigned>((n_rows + rows_per_block - 1) / rows_per_block));
+    const MatvecInput in{acts, x};
     switch (n_tokens) {
-        case 1: launch_for_tokens<1>(w, acts, x, y, grid, stream); break;
-        case 2: launch_for_tokens<2>(w, acts, x, y, grid, stream); break;
-        case 3: launch_for_tokens<3>(w, acts, x, y, grid, stream); break;
-        case 4: launch_for_tokens<4>(w, acts, x, y, grid, stream); break;
-        case 5: launch_for_tokens<5>(w, acts, x, y, grid, stream); break;
-        case 6: launch_for_tokens<6>(w, acts, x, y, grid, stream); break;
-        case 7: launch_for_tokens<7>(w, acts, x, y, grid, stream); break;
-        case 8: launch_for_tokens<8>(w, acts, x, y, grid, stream); break;
+        case 1: launch_for_tokens<1>(set, epilogue, in, grid, stream); break;
+        case 2: launch_for_tokens<2>(set, epilogue, in, grid, stream); break;
+        case 3: launch_for_tokens<3>(set, epilogue, in, grid, stream); break;
+        case 4: launch_for_tokens<4>(set, epilogue, in, grid, stream); break;
+        case 5: launch_for_tokens<5>(set, epilogue, in, grid, stream); break;
+        case 6: launch_for_tokens<6>(set, epilogue, in, grid, stream); break;
+        case 7: launch_for_tokens<7>(set, epilogue, in, grid, stream); break;
+        case 8: launch_for_tokens<8>(set, epilogue, in, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: n_tokens %d outside 1..%d\n", n_tokens, kMaxMatvecTokens);
             std::abort();
     }
+}
+
+void matvec(const DeviceMatrix& w, const QuantizedActs& acts, const float* x, int n_tokens, float* y,
+            int warp_size, gpuStream_t stream) {
+    MatvecSet set;
+    set.add(w, y);
+    matvec_set(set, MatvecEpilogue::kStore, acts, x, n_tokens, warp_size, stream);
 }
 
 }  // namespace rf::gpu

@@ -27,6 +27,10 @@ void f32_to_f16(const float* x, uint16_t* out, int64_t n, gpuStream_t stream);
 // ---- rms_norm.cu ----
 // out[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, rows of `width`.
 void rms_norm(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out, gpuStream_t stream);
+// The same, also quantizing each output row into `acts` (quantize_act.h); width % 32 == 0 and
+// acts.n_cols_padded = padded_act_cols(width).
+void rms_norm_quant(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out,
+                    QuantizedActs acts, gpuStream_t stream);
 
 // ---- rope.cu ----
 struct RopeKernelParams {

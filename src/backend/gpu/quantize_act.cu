@@ -13,19 +13,7 @@ __global__ void quantize_acts_kernel(const float* __restrict__ x, int64_t n_cols
     const int token = blockIdx.y;
     if (col >= n_cols_padded) return;
     const float v = col < n_cols ? x[token * n_cols + col] : 0.0f;
-
-    // Reduce max|v| and later sum(q) over the 32 lanes of this block (xor offsets < 32 stay inside).
-    float amax = fabsf(v);
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) amax = fmaxf(amax, shfl_xor(amax, offset));
-    const float d = amax / 127.0f;
-    const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
-    int sum = q;
-#pragma unroll
-    for (int offset = 16; offset > 0; offset >>= 1) sum += shfl_xor(sum, offset);
-
-    qs[token * n_cols_padded + col] = static_cast<int8_t>(q);
-    if ((col & 31) == 0) ds[token * (n_cols_padded / 32) + col / 32] = make_float2(d, d * static_cast<float>(sum));
+    quantize_block32(v, col, qs + token * n_cols_padded, ds + token * (n_cols_padded / 32));
 }
 
 }  // namespace

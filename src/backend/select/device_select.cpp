@@ -70,6 +70,19 @@ Result<std::unique_ptr<engine::Backend>> create_backend(const DeviceOptions& opt
     return create_cpu_backend(options.n_threads);
 }
 
+Result<uint64_t> gpu_free_bytes(int index) {
+#if defined(RF_HAVE_GPU)
+    RF_ASSIGN_OR_RETURN(std::vector<gpu::DeviceInfo> devices, gpu::list_devices());
+    for (const gpu::DeviceInfo& d : devices) {
+        if (d.index == index) return static_cast<uint64_t>(d.free_bytes);
+    }
+    return error("GPU {} does not exist ({} found)", index, devices.size());
+#else
+    (void)index;
+    return error("this build has no GPU backend");
+#endif
+}
+
 std::string describe_devices() {
     std::string out;
 #if defined(RF_HAVE_GPU)

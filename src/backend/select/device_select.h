@@ -2,6 +2,7 @@
 // The only place that knows every backend; models and the engine see just engine::Backend.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,9 @@ Result<std::unique_ptr<engine::Backend>> create_backend(const DeviceOptions& opt
 
 // A CPU backend (the fallback when a model does not fit the GPU).
 std::unique_ptr<engine::Backend> create_cpu_backend(int n_threads);
+
+// Free memory of GPU `index` in bytes (an error when there is no usable GPU).
+Result<uint64_t> gpu_free_bytes(int index);
 
 // Human-readable list of the devices found (for `--list-devices` and `inspect`).
 std::string describe_devices();

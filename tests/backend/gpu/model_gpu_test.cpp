@@ -23,11 +23,13 @@ using rf::testing::TinyConfig;
 struct Loaded {
     std::vector<uint8_t> bytes;
     std::unique_ptr<engine::Backend> backend;
+    std::unique_ptr<engine::Backend> cpu_backend;  // the CPU stage of a hybrid placement
     std::unique_ptr<engine::Model> model;
     std::unique_ptr<engine::Context> ctx;
 };
 
-std::unique_ptr<Loaded> load(const std::vector<uint8_t>& bytes, bool on_gpu, int n_seq = 1) {
+// gpu_layers >= 0 (with on_gpu): that many leading layers on the GPU, the rest on the CPU.
+std::unique_ptr<Loaded> load(const std::vector<uint8_t>& bytes, bool on_gpu, int n_seq = 1, int32_t gpu_layers = -1) {
     auto l = std::make_unique<Loaded>();
     l->bytes = bytes;
     if (on_gpu) {
@@ -40,7 +42,11 @@ std::unique_ptr<Loaded> load(const std::vector<uint8_t>& bytes, bool on_gpu, int
     }
     auto file = gguf::GgufFile::parse(l->bytes);
     EXPECT_TRUE(file) << file.message();
-    auto model = model::load_model(std::move(file).value(), *l->backend);
+    if (gpu_layers >= 0) l->cpu_backend = std::make_unique<cpu::CpuBackend>(2);
+    auto model = model::load_model(std::move(file).value(), [&](const model::HParams& hp) {
+        return gpu_layers < 0 ? model::Placement::single(*l->backend, hp.n_layer)
+                              : model::Placement::split(*l->backend, *l->cpu_backend, gpu_layers, hp.n_layer);
+    });
     EXPECT_TRUE(model) << model.message();
     if (!model) return nullptr;
     l->model = std::move(model).value();
@@ -180,6 +186,11 @@ TEST(GpuModel, GreedyMatchesCpu) {
         return out;
     };
     EXPECT_EQ(greedy(*gpu), greedy(*cpu));
+    // Hybrid: the first layer on the GPU, the second on the CPU.
+    auto hybrid = load(tiny.gguf, true, 1, c.n_layer / 2);
+    ASSERT_TRUE(hybrid);
+    EXPECT_NE(hybrid->model->placement().find("CPU"), std::string::npos) << hybrid->model->placement();
+    EXPECT_EQ(greedy(*hybrid), greedy(*cpu));
 }
 
 // Two sequences in one batch give the logits each gets alone.
