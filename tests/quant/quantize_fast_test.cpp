@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "quant/quantize_fast.h"
@@ -44,6 +46,9 @@ TEST(QuantizeFast, ErrorCloseToReference) {
         const std::vector<float> x = gaussian_row(4 * 256, 7, 0.02f);
         const double fast = normalised_rmse(x, fast_round_trip(c.type, x));
         const double ref = normalised_rmse(x, test::round_trip(c.type, x));
+        const std::string_view name = traits(c.type).name;
+        std::printf("    %-7.*s fast nrmse %.5f, searching reference %.5f\n",
+                    static_cast<int>(name.size()), name.data(), fast, ref);
         EXPECT_LT(fast, c.cap);
         EXPECT_LT(fast, 1.35 * ref + 1e-6) << "reference " << ref;
     }
