@@ -79,6 +79,9 @@ Result<ModelBundle> open_model(const std::string& path, const OpenOptions& optio
     if (!model) return error("{}: {}", b.path, model.message());
     b.model = std::move(model).value();
     b.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double gib = static_cast<double>(b.model->info().weight_bytes) / (1024.0 * 1024.0 * 1024.0);
+    log::info("load: {:.2f} s for {:.2f} GiB of weights ({:.2f} GiB/s) on {}", b.load_seconds, gib,
+              gib / std::max(b.load_seconds, 1e-9), b.model->placement());
     return b;
 }
 

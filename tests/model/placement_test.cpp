@@ -75,7 +75,7 @@ TEST(Placement, SplitModelsMatchOneBackend) {
     expect_every_split_matches(c);
 }
 
-TEST(Placement, TiedEmbeddingsRopeFreqsAndQwen3) {
+TEST(Placement, TiedEmbeddingsRopeFreqsQwen3AndMoe) {
     TinyConfig tied;
     tied.n_layer = 3;
     tied.tied_embeddings = true;
@@ -86,6 +86,13 @@ TEST(Placement, TiedEmbeddingsRopeFreqsAndQwen3) {
     qwen3.qk_norm = true;
     qwen3.n_layer = 3;
     expect_every_split_matches(qwen3);
+    TinyConfig moe;
+    moe.arch = "qwen3moe";
+    moe.qk_norm = true;
+    moe.n_expert = 4;
+    moe.n_expert_used = 2;
+    moe.n_layer = 3;
+    expect_every_split_matches(moe);
 }
 
 TEST(Placement, TensorsGoToTheirLayersStage) {

@@ -14,6 +14,7 @@
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_matrix.h"
 #include "backend/gpu/gpu_profiler.h"
+#include "backend/gpu/weight_arena.h"
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/ops.h"
 #include "core/check.h"
@@ -66,6 +67,7 @@ public:
         RF_GPU_CHECK(gpuStreamCreate(&stream_));
         gemm_ = std::make_unique<GemmRunner>(stream_);
         profiler_ = std::make_unique<GpuProfiler>(stream_);
+        arena_ = std::make_unique<WeightArena>();
         // Timing each op needs them launched one by one.
         graphs_enabled_ = !profiler_->enabled();
     }
@@ -73,6 +75,7 @@ public:
         (void)gpuStreamSynchronize(stream_);
         profiler_->print(stderr);
         profiler_.reset();
+        arena_.reset();
         reset_graphs();
         gemm_.reset();
         for (void* p : allocations_) (void)gpuFree(p);
@@ -183,17 +186,11 @@ private:
         allocations_.push_back(p);
         return p;
     }
-    // Weight upload: out of memory is an error for the caller (who may fall back to the CPU).
+    // Weight upload into the arena: out of memory is an error for the caller (who may fall back
+    // to the CPU).
     template <typename T>
     Result<T*> upload(const T* host, size_t count) {
-        void* p = nullptr;
-        const gpuError_t err = gpuMalloc(&p, std::max<size_t>(count * sizeof(T), 16));
-        if (err != gpuSuccess) {
-            (void)gpuGetLastError();  // clear the sticky error state of a failed allocation
-            return error("cannot allocate {} MiB on the GPU: {}", (count * sizeof(T)) >> 20, gpuGetErrorString(err));
-        }
-        allocations_.push_back(p);
-        RF_GPU_CHECK(gpuMemcpy(p, host, count * sizeof(T), gpuMemcpyHostToDevice));
+        RF_ASSIGN_OR_RETURN(void* p, arena_->upload(host, count * sizeof(T)));
         return static_cast<T*>(p);
     }
     Result<DeviceMatrix> upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols);
@@ -218,6 +215,7 @@ private:
     gpuStream_t stream_ = nullptr;
     std::unique_ptr<GemmRunner> gemm_;
     std::unique_ptr<GpuProfiler> profiler_;
+    std::unique_ptr<WeightArena> arena_;  // every weight
     std::vector<void*> allocations_;
     std::deque<GpuWeight> weights_;
 
@@ -373,6 +371,7 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
 }
 
 void GpuBackend::set_batch(const engine::BatchInfo& batch) {
+    arena_->wait();  // weights still in flight from loading
     finish_step();
     acts_valid_ = false;
     batch_ = batch;
