@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <fmt/format.h>
@@ -123,6 +125,10 @@ struct HttpServer::Impl {
     Listener http;
     std::thread thread;
     int port = -1;
+    std::atomic<bool> serving_done{false};
+    std::atomic<bool> stop_requested{false};
+
+    void stop_listening();
 
     void post(const std::string& path, BodyHandler handler);
     void configure();
@@ -200,6 +206,17 @@ void HttpServer::Impl::configure() {
     post("/detokenize", handle_detokenize);
 }
 
+// cpp-httplib's stop() does nothing until the accept loop has started (a stop right after
+// start(), e.g. when the model fails to load, would leave join() waiting forever), and must run
+// only once.
+void HttpServer::Impl::stop_listening() {
+    if (!thread.joinable() || stop_requested.exchange(true)) return;
+    while (!http.is_running() && !serving_done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    http.stop();
+}
+
 HttpServer::HttpServer(HttpOptions options, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), metrics)) {
     impl_->configure();
@@ -208,7 +225,7 @@ HttpServer::HttpServer(HttpOptions options, Metrics& metrics)
 HttpServer::~HttpServer() {
     if (impl_->thread.joinable()) {
         impl_->core.draining = true;
-        impl_->http.stop();
+        impl_->stop_listening();
         impl_->thread.join();
     }
 }
@@ -234,14 +251,17 @@ Status HttpServer::bind() {
 int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::start() {
-    impl_->thread = std::thread([impl = impl_.get()] { impl->http.listen_after_bind(); });
+    impl_->thread = std::thread([impl = impl_.get()] {
+        impl->http.listen_after_bind();
+        impl->serving_done = true;
+    });
 }
 
 void HttpServer::set_model(ServingModel* model) { impl_->core.model.store(model); }
 
 void HttpServer::begin_drain() {
     impl_->core.draining = true;
-    impl_->http.stop();
+    impl_->stop_listening();
 }
 
 int32_t HttpServer::in_flight() const { return impl_->core.in_flight.load(); }

@@ -19,11 +19,20 @@ namespace rf::testing {
 
 namespace {
 
+// This process's model files; removed when the process exits.
+struct ModelDir {
+    std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                 ("rf_server_test_" + std::to_string(::getpid()));
+    ModelDir() { std::filesystem::create_directories(path); }
+    ~ModelDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
 std::string write_model(const std::string& name, const ServerModelConfig& config) {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("rf_server_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    const std::string p = (dir / name).string();
+    static ModelDir dir;
+    const std::string p = (dir.path / name).string();
     const Status st = write_server_test_model(p, config);
     if (!st) {
         std::fprintf(stderr, "cannot write %s: %s\n", p.c_str(), st.message().c_str());
