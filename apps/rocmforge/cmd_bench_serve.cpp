@@ -1,6 +1,7 @@
 // `rocmforge bench-serve`: a load generator for any OpenAI-compatible server. C concurrent
 // clients send N streaming completion requests in total and time every SSE chunk; the report
 // gives aggregate generated tokens/s and TTFT / inter-token latency / end-to-end percentiles.
+// Only standard OpenAI fields are read back, so llama-server, vLLM and others can be measured.
 #include <httplib.h>
 
 #include <algorithm>
@@ -8,7 +9,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -46,6 +49,8 @@ struct RequestResult {
     double ttft = 0.0;  // seconds from sending to the first generated text
     double e2e = 0.0;   // seconds from sending to the end of the stream
     int64_t tokens = 0; // usage.completion_tokens, else the number of text chunks
+    bool usage = false; // the stream carried usage.completion_tokens
+    std::string finish_reason;  // of choice 0; a stream without one is incomplete
     std::vector<double> itl;  // seconds between consecutive text chunks
 };
 
@@ -111,14 +116,21 @@ bool on_sse_data(std::string_view data, Clock::time_point start, RequestResult& 
         r.error = "error event: " + j["error"].dump();
         return false;
     }
-    if (j.contains("usage") && j["usage"].is_object() && j["usage"].contains("completion_tokens")) {
+    if (j.contains("usage") && j["usage"].is_object() && j["usage"].contains("completion_tokens") &&
+        j["usage"]["completion_tokens"].is_number_integer()) {
         r.tokens = j["usage"]["completion_tokens"].get<int64_t>();
+        r.usage = true;
     }
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) return true;
     const json& c = j["choices"][0];
+    if (!c.is_object()) return true;
+    if (c.contains("finish_reason") && c["finish_reason"].is_string()) {
+        r.finish_reason = c["finish_reason"].get<std::string>();
+    }
     std::string text;
     if (c.contains("text") && c["text"].is_string()) text = c["text"].get<std::string>();
-    if (c.contains("delta") && c["delta"].contains("content") && c["delta"]["content"].is_string()) {
+    if (c.contains("delta") && c["delta"].is_object() && c["delta"].contains("content") &&
+        c["delta"]["content"].is_string()) {
         text = c["delta"]["content"].get<std::string>();
     }
     if (text.empty()) return true;
@@ -128,6 +140,23 @@ bool on_sse_data(std::string_view data, Clock::time_point start, RequestResult& 
     last = now;
     ++chunks;
     return true;
+}
+
+// The data of one SSE event (its "data:" lines joined), or nothing for comments and other fields.
+std::optional<std::string> sse_data(std::string_view event) {
+    std::optional<std::string> out;
+    while (!event.empty()) {
+        const size_t nl = event.find('\n');
+        std::string_view line = event.substr(0, nl);
+        event = nl == std::string_view::npos ? std::string_view() : event.substr(nl + 1);
+        if (!line.starts_with("data:")) continue;
+        line.remove_prefix(5);
+        if (line.starts_with(' ')) line.remove_prefix(1);
+        if (out) *out += '\n';
+        else out.emplace();
+        *out += line;
+    }
+    return out;
 }
 
 RequestResult run_request(httplib::Client& cli, const Target& t, const BenchArgs& a, int index) {
@@ -144,11 +173,13 @@ RequestResult run_request(httplib::Client& cli, const Target& t, const BenchArgs
     bool done = false, bad = false;
     std::string buffer;
     req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-        buffer.append(data, n);
+        for (size_t i = 0; i < n; ++i) {
+            if (data[i] != '\r') buffer += data[i];  // SSE lines may end in CRLF
+        }
         for (size_t end; !bad && (end = buffer.find("\n\n")) != std::string::npos;) {
             const std::string event = buffer.substr(0, end);
             buffer.erase(0, end + 2);
-            if (event.rfind("data: ", 0) == 0) bad = !on_sse_data(std::string_view(event).substr(6), start, r, done, last, chunks);
+            if (auto payload = sse_data(event)) bad = !on_sse_data(*payload, start, r, done, last, chunks);
         }
         return !bad;
     };
@@ -161,6 +192,7 @@ RequestResult run_request(httplib::Client& cli, const Target& t, const BenchArgs
     if (!sent) r.error = "transport error: " + httplib::to_string(err);
     else if (res.status != 200) r.error = fmt::format("HTTP {}: {}", res.status, buffer.substr(0, 200));
     else if (!done) r.error = "the stream ended without data: [DONE]";
+    else if (r.finish_reason.empty()) r.error = "the stream ended without a finish_reason";
     else r.ok = true;
     return r;
 }
@@ -183,11 +215,13 @@ json distribution_ms(const std::vector<double>& seconds) {
             {"p90", percentile(seconds, 90) * 1e3}, {"p99", percentile(seconds, 99) * 1e3}};
 }
 
-void print_report(const BenchArgs& a, const std::vector<RequestResult>& results, double wall) {
+// The report as JSON: counts, throughput and latency distributions of the successful requests.
+json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, double wall,
+               std::string& first_error) {
     std::vector<double> ttft, itl, e2e;
     int64_t tokens = 0;
-    int ok = 0;
-    std::string first_error;
+    int ok = 0, without_usage = 0;
+    std::map<std::string, int> finish_reasons;
     for (const RequestResult& r : results) {
         if (!r.ok) {
             if (first_error.empty()) first_error = r.error;
@@ -195,26 +229,38 @@ void print_report(const BenchArgs& a, const std::vector<RequestResult>& results,
         }
         ++ok;
         tokens += r.tokens;
+        without_usage += r.usage ? 0 : 1;
+        ++finish_reasons[r.finish_reason];
         ttft.push_back(r.ttft);
         e2e.push_back(r.e2e);
         itl.insert(itl.end(), r.itl.begin(), r.itl.end());
     }
-    const json report = {
-        {"url", a.url}, {"concurrency", a.concurrency}, {"requests", a.requests},
-        {"succeeded", ok}, {"failed", a.requests - ok}, {"max_tokens", a.max_tokens},
-        {"prompt_words", a.prompt_len}, {"wall_seconds", wall}, {"generated_tokens", tokens},
-        {"generated_tokens_per_second", wall > 0 ? static_cast<double>(tokens) / wall : 0.0},
-        {"requests_per_second", wall > 0 ? ok / wall : 0.0}, {"ttft_ms", distribution_ms(ttft)},
-        {"itl_ms", distribution_ms(itl)}, {"e2e_ms", distribution_ms(e2e)}};
+    return {{"url", a.url}, {"model", a.model}, {"endpoint", a.chat ? "chat" : "completions"},
+            {"concurrency", a.concurrency}, {"requests", a.requests}, {"succeeded", ok},
+            {"failed", a.requests - ok}, {"finish_reasons", finish_reasons},
+            {"without_usage", without_usage}, {"max_tokens", a.max_tokens},
+            {"prompt_words", a.prompt_len}, {"wall_seconds", wall}, {"generated_tokens", tokens},
+            {"generated_tokens_per_second", wall > 0 ? static_cast<double>(tokens) / wall : 0.0},
+            {"requests_per_second", wall > 0 ? ok / wall : 0.0}, {"ttft_ms", distribution_ms(ttft)},
+            {"itl_ms", distribution_ms(itl)}, {"e2e_ms", distribution_ms(e2e)}};
+}
+
+void print_report(const BenchArgs& a, const std::vector<RequestResult>& results, double wall) {
+    std::string first_error;
+    const json report = summarize(a, results, wall, first_error);
     if (a.json_out) {
         std::printf("%s\n", report.dump(2).c_str());
     } else {
-        std::printf("bench-serve: %s, %d streams, %d requests, max_tokens %d, prompt ~%d words\n\n",
-                    a.url.c_str(), a.concurrency, a.requests, a.max_tokens, a.prompt_len);
+        std::printf("bench-serve: %s (%s), %d streams, %d requests, max_tokens %d, prompt ~%d words\n\n",
+                    a.url.c_str(), a.chat ? "chat" : "completions", a.concurrency, a.requests,
+                    a.max_tokens, a.prompt_len);
         std::printf("| metric | value |\n|---|---|\n");
-        std::printf("| requests ok / failed | %d / %d |\n", ok, a.requests - ok);
+        std::printf("| requests ok / failed | %d / %d |\n", report["succeeded"].get<int>(),
+                    report["failed"].get<int>());
+        std::printf("| finish reasons | %s |\n", report["finish_reasons"].dump().c_str());
+        std::printf("| streams without usage | %d |\n", report["without_usage"].get<int>());
         std::printf("| wall time | %.2f s |\n", wall);
-        std::printf("| generated tokens | %lld |\n", static_cast<long long>(tokens));
+        std::printf("| generated tokens | %lld |\n", static_cast<long long>(report["generated_tokens"].get<int64_t>()));
         std::printf("| aggregate generated tokens/s | %.1f |\n", report["generated_tokens_per_second"].get<double>());
         std::printf("| requests/s | %.2f |\n", report["requests_per_second"].get<double>());
         for (const char* key : {"ttft_ms", "itl_ms", "e2e_ms"}) {
@@ -266,7 +312,7 @@ void register_bench_serve(CLI::App& root, CommandContext& ctx) {
     cmd->add_option("--max-tokens", a->max_tokens, "max_tokens of every request");
     cmd->add_option("--prompt-len", a->prompt_len, "Prompt length in words (about one token each)");
     cmd->add_option("--api-key", a->api_key, "Sent as 'Authorization: Bearer KEY'");
-    cmd->add_option("--model", a->model, "The request's 'model' field");
+    cmd->add_option("--model", a->model, "The request's 'model' field (servers such as vLLM check it)");
     cmd->add_option("--temperature", a->temperature, "Sampling temperature of every request");
     cmd->add_option("--timeout", a->timeout, "Per-request read timeout in seconds");
     cmd->add_flag("--chat", a->chat, "Use /v1/chat/completions instead of /v1/completions");
