@@ -1,5 +1,6 @@
-// `rocmforge serve` as a real process: it prints its port, serves, and on SIGTERM stops
-// accepting, lets an in-flight stream finish and exits 0.
+// `rocmforge serve` as a real process: it prints its port, serves 16 concurrent streaming clients
+// driven by `rocmforge bench-serve`, and on SIGTERM stops accepting, lets an in-flight stream
+// finish (or cancels it at the deadline) and exits 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -7,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -98,51 +100,160 @@ private:
     std::string log_;
 };
 
+// Starts `rocmforge serve` on a free port with `extra` options and waits until /health is 200;
+// returns the port (-1 on failure, with the log in `why`).
+int start_ready(ServeProcess& p, const std::string& model, const std::vector<std::string>& extra,
+                std::string& why) {
+    std::vector<std::string> args = {"serve", "-m", model, "--port", "0", "--threads", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    // One engine thread: on a busy 2-core machine a second one mostly waits to be scheduled.
+    if (!p.start(args)) return -1;
+    const int port = p.wait_for_port(30s);
+    if (port <= 0) {
+        why = p.log();
+        return -1;
+    }
+    httplib::Client c("127.0.0.1", port);
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (get_json(c, "/health").status != 200 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    if (get_json(c, "/health").status == 200) return port;
+    why = p.log();
+    return -1;
+}
+
+// Waits until the server runs at least one sequence (or `finished` is set).
+void wait_running(httplib::Client& c, const std::atomic<bool>& finished) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (scrape_metrics(c)["rocmforge_running_sequences"] < 1 && !finished &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(2ms);
+    }
+}
+
+bool has_error_event(const SseResponse& s) {
+    for (const Json& e : s.events) {
+        if (e.is_object() && e.contains("error")) return true;
+    }
+    return false;
+}
+
 TEST(ServeProcess, SigtermDrainsInFlightStreamsAndExitsZero) {
     const auto key_file = std::filesystem::temp_directory_path() /
                           ("rf_serve_key_" + std::to_string(::getpid()));
     std::ofstream(key_file) << "file-key\n";
     ServeProcess p;
-    ASSERT_TRUE(p.start({"serve", "-m", server_test_model_path(), "--port", "0", "--parallel", "2",
-                         "--ctx-size", "1024", "--threads", "2", "--shutdown-timeout", "20",
-                         "--api-key-file", key_file.string()}));
-    const int port = p.wait_for_port(30s);
-    ASSERT_GT(port, 0) << p.log();
+    std::string why;
+    const int port = start_ready(p, server_test_model_path(),
+                                 {"--parallel", "2", "--ctx-size", "1024", "--shutdown-timeout", "60",
+                                  "--api-key-file", key_file.string()}, why);
+    ASSERT_GT(port, 0) << why;
     httplib::Client c("127.0.0.1", port);
     c.set_default_headers({{"Authorization", "Bearer file-key"}});
     c.set_read_timeout(60);
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (get_json(c, "/health").status != 200 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_EQ(get_json(c, "/health").status, 200) << p.log();
     EXPECT_EQ(get_json(c, "/v1/models").status, 200);
 
-    // A long stream is in flight when SIGTERM arrives; it must still complete.
+    // A stream is in flight when SIGTERM arrives; it must still complete, whole.
+    constexpr int kTokens = 800;
     SseResponse stream;
     std::atomic<bool> finished{false};
     std::thread client([&] {
         httplib::Client sc("127.0.0.1", port);
         sc.set_default_headers({{"Authorization", "Bearer file-key"}});
-        sc.set_read_timeout(60);
+        sc.set_read_timeout(90);
         stream = post_sse(sc, "/v1/completions",
-                          {{"prompt", "a long story"}, {"max_tokens", 600}, {"stream", true},
-                           {"ignore_eos", true}});
+                          {{"prompt", "a long story"}, {"max_tokens", kTokens}, {"stream", true},
+                           {"ignore_eos", true}, {"stream_options", {{"include_usage", true}}}});
         finished = true;
     });
-    deadline = std::chrono::steady_clock::now() + 10s;
-    while (scrape_metrics(c)["rocmforge_running_sequences"] < 1 && !finished &&
-           std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(2ms);
-    }
+    wait_running(c, finished);
+    const auto sigterm = std::chrono::steady_clock::now();
     ASSERT_EQ(::kill(p.pid(), SIGTERM), 0);
     client.join();
     EXPECT_EQ(stream.status, 200) << p.log();
-    EXPECT_TRUE(stream.done) << "the in-flight stream was cut: " << p.log();
+    EXPECT_TRUE(stream.done) << p.log();
+    EXPECT_FALSE(has_error_event(stream)) << "the in-flight stream was cut: " << stream.raw;
+    ASSERT_GE(stream.events.size(), 2u) << stream.raw;
+    EXPECT_EQ(stream.events[stream.events.size() - 2]["choices"][0]["finish_reason"], "length");
+    EXPECT_EQ(stream.events.back()["usage"]["completion_tokens"], kTokens);
     EXPECT_EQ(p.wait_exit(30s), 0) << p.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - sigterm, 55s) << "exit waited for the deadline";
     EXPECT_LT(connect_loopback(port), 0) << "nothing listens after shutdown";
     EXPECT_NE(p.log().find("SIGTERM received"), std::string::npos) << p.log();
     std::filesystem::remove(key_file);
+}
+
+TEST(ServeProcess, SigtermDeadlineCancelsWhatIsLeftAndExitsZero) {
+    ServeProcess p;
+    std::string why;
+    const int port = start_ready(p, slow_server_test_model_path(),
+                                 {"--parallel", "2", "--ctx-size", "4096", "--shutdown-timeout", "1"}, why);
+    ASSERT_GT(port, 0) << why;
+    httplib::Client c("127.0.0.1", port);
+    SseResponse stream;
+    std::atomic<bool> finished{false};
+    std::thread client([&] {
+        httplib::Client sc("127.0.0.1", port);
+        sc.set_read_timeout(90);
+        stream = post_sse(sc, "/v1/completions",
+                          {{"prompt", "an endless story"}, {"max_tokens", 4000}, {"stream", true},
+                           {"ignore_eos", true}});
+        finished = true;
+    });
+    wait_running(c, finished);
+    const auto sigterm = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(p.pid(), SIGTERM), 0);
+    client.join();
+    EXPECT_EQ(p.wait_exit(30s), 0) << p.log();
+    const auto took = std::chrono::steady_clock::now() - sigterm;
+    EXPECT_LT(took, 10s) << "the 1 s deadline was not kept";
+    // Cut short: an error event saying why, then the end of the stream.
+    EXPECT_EQ(stream.status, 200);
+    EXPECT_TRUE(stream.done) << stream.raw.substr(0, 2000);
+    EXPECT_TRUE(has_error_event(stream)) << "the stream was not cut at the deadline";
+    EXPECT_NE(stream.raw.find("shutting down"), std::string::npos);
+    EXPECT_NE(p.log().find("still running at the 1 s deadline"), std::string::npos) << p.log();
+}
+
+// `rocmforge bench-serve` drives 16 concurrent streaming clients against `rocmforge serve`;
+// every stream must complete whole (finish_reason, usage, [DONE]).
+TEST(ServeProcess, SixteenConcurrentStreamingClientsAllComplete) {
+    ServeProcess p;
+    std::string why;
+    const int port = start_ready(p, server_test_model_path(),
+                                 {"--parallel", "16", "--ctx-size", "256", "--api-key", "k"}, why);
+    ASSERT_GT(port, 0) << why;
+    constexpr int kClients = 16, kTokens = 8;
+    const std::string command = std::string(RF_ROCMFORGE_BIN) + " bench-serve --url http://127.0.0.1:" +
+                                std::to_string(port) + "/v1 --api-key k --model tiny --json -c " +
+                                std::to_string(kClients) + " -n " + std::to_string(kClients) +
+                                " --max-tokens " + std::to_string(kTokens) + " --prompt-len 16";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+    const int status = ::pclose(pipe);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+    const Json report = Json::parse(out, nullptr, false);
+    ASSERT_TRUE(report.is_object()) << out;
+    EXPECT_EQ(report["succeeded"], kClients) << out;
+    EXPECT_EQ(report["failed"], 0) << out;
+    EXPECT_EQ(report["finish_reasons"]["length"], kClients) << out;
+    EXPECT_EQ(report["without_usage"], 0) << out;
+    EXPECT_EQ(report["generated_tokens"], kClients * kTokens) << out;
+    EXPECT_GT(report["generated_tokens_per_second"].get<double>(), 0.0);
+    EXPECT_GT(report["ttft_ms"]["p99"].get<double>(), 0.0);
+    EXPECT_GT(report["itl_ms"]["p50"].get<double>(), 0.0);
+
+    httplib::Client c("127.0.0.1", port);
+    c.set_default_headers({{"Authorization", "Bearer k"}});
+    const auto m = scrape_metrics(c);
+    EXPECT_EQ(m.at("rocmforge_requests_total{endpoint=\"/v1/completions\",status=\"200\"}"), kClients);
+    EXPECT_EQ(m.at("rocmforge_running_sequences"), 0);
+    ASSERT_EQ(::kill(p.pid(), SIGTERM), 0);
+    EXPECT_EQ(p.wait_exit(30s), 0) << p.log();
 }
 
 TEST(ServeProcess, BadArgumentsFailClearly) {

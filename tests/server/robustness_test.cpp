@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "server_harness.h"
@@ -34,13 +35,17 @@ protected:
         ASSERT_NE(server_, nullptr);
         client_ = server_->client();
     }
-    // Waits until no sequence runs or waits; returns the metrics seen last.
+    // Waits until no sequence runs or waits and no response is still being written; returns the
+    // metrics seen last.
     std::map<std::string, double> wait_idle(std::chrono::milliseconds limit) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
         std::map<std::string, double> m;
         do {
             m = scrape_metrics(*client_);
-            if (m["rocmforge_running_sequences"] == 0 && m["rocmforge_queue_depth"] == 0) break;
+            if (m["rocmforge_running_sequences"] == 0 && m["rocmforge_queue_depth"] == 0 &&
+                m["rocmforge_requests_in_flight"] == 0) {
+                break;
+            }
             std::this_thread::sleep_for(10ms);
         } while (std::chrono::steady_clock::now() < deadline);
         return m;
@@ -112,13 +117,33 @@ TEST_F(RobustnessTest, VanishedStreamsFreeTheirKvBlocks) {
             got.append(buf, static_cast<size_t>(n));
         }
     }
-    auto during = scrape_metrics(*client_);
+    // The gauges are published after each engine step, just after the step's tokens went out.
+    std::map<std::string, double> during;
+    for (const auto deadline = std::chrono::steady_clock::now() + 5s;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(5ms)) {
+        during = scrape_metrics(*client_);
+        if (during["rocmforge_running_sequences"] == kClients) break;
+    }
     EXPECT_GT(during["rocmforge_kv_blocks_used"], 0);
     EXPECT_EQ(during["rocmforge_running_sequences"], kClients);
-    // Other clients are served meanwhile.
-    auto other = post_json(*client_, "/v1/completions", {{"prompt", "still here"}, {"max_tokens", 2}});
-    EXPECT_EQ(other.status, 200) << other.raw;
+
+    // Another client streams beside them and through their disappearance, and is served whole.
+    constexpr int kOtherTokens = 40;
+    SseResponse other;
+    std::thread other_client([&] {
+        auto c = server_->client();
+        other = post_sse(*c, "/v1/completions",
+                         {{"prompt", "still here"}, {"max_tokens", kOtherTokens}, {"stream", true},
+                          {"ignore_eos", true}, {"stream_options", {{"include_usage", true}}}});
+    });
+    std::this_thread::sleep_for(20ms);
     for (int fd : fds) ::close(fd);
+    other_client.join();
+    EXPECT_EQ(other.status, 200) << other.raw;
+    EXPECT_TRUE(other.done) << other.raw;
+    ASSERT_GE(other.events.size(), 2u) << other.raw;
+    EXPECT_EQ(other.events[other.events.size() - 2]["choices"][0]["finish_reason"], "length");
+    EXPECT_EQ(other.events.back()["usage"]["completion_tokens"], kOtherTokens);
 
     auto after = wait_idle(10s);
     EXPECT_EQ(after["rocmforge_running_sequences"], 0);
@@ -160,6 +185,8 @@ TEST_F(RobustnessTest, SixteenConcurrentStreamsAllComplete) {
         EXPECT_TRUE(r.done) << "client " << i;
         ASSERT_FALSE(r.events.empty());
         EXPECT_EQ(r.events.back()["usage"]["completion_tokens"], kTokens) << "client " << i;
+        ASSERT_GE(r.events.size(), 2u) << "client " << i;
+        EXPECT_EQ(r.events[r.events.size() - 2]["choices"][0]["finish_reason"], "length") << "client " << i;
         EXPECT_EQ(sse_text(r), expected[static_cast<size_t>(i)]) << "client " << i;
     }
 }

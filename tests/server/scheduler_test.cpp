@@ -201,6 +201,74 @@ TEST_F(SchedulerTest, PreemptionUnderASmallKvPoolKeepsResults) {
     EXPECT_EQ(settled_blocks_used(*s), 0);
 }
 
+// Decode tokens of `running` produced after `since` and before the first token of `other`.
+struct PrefillOverlap {
+    int32_t decodes_during_prefill = 0;
+    bool other_got_token = false;
+};
+
+PrefillOverlap decodes_while_prefilling(engine::RequestHandle& running, engine::RequestHandle& other) {
+    PrefillOverlap r;
+    std::vector<SequenceEvent> events;
+    engine::SteadyClock::time_point first;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!r.other_got_token && !other.finished() && std::chrono::steady_clock::now() < deadline) {
+        other.wait(100ms, events);
+        for (const SequenceEvent& e : events) {
+            if (e.kind == SequenceEvent::Kind::kToken && !r.other_got_token) {
+                r.other_got_token = true;
+                first = e.time;
+            }
+        }
+    }
+    running.cancel();
+    other.cancel();
+    while (!running.finished()) {
+        running.wait(100ms, events);
+        for (const SequenceEvent& e : events) {
+            if (e.kind == SequenceEvent::Kind::kToken && e.time > other.submit_time() && e.time < first) {
+                ++r.decodes_during_prefill;
+            }
+        }
+    }
+    collect(other);
+    return r;
+}
+
+// Chunked prefill: a long prompt arriving beside a running stream is fed in chunks of the step
+// budget, and every one of those steps still decodes the running stream.
+TEST_F(SchedulerTest, LongPromptPrefillDoesNotStallRunningDecodes) {
+    constexpr int32_t kPromptTokens = 600;
+    for (const int32_t n_batch : {32, 1024}) {
+        SchedulerParams p;
+        p.n_parallel = 2;
+        p.n_ctx = 1024;
+        p.n_batch = n_batch;
+        p.n_cached_seqs = 0;
+        auto s = make(p);
+        ASSERT_TRUE(s);
+        auto running = s->submit({greedy(prompt_of(1), 900)});
+        ASSERT_TRUE(running.handle) << running.message;
+        std::vector<SequenceEvent> first;
+        while (first.empty()) running.handle->wait(100ms, first);  // it is decoding now
+        SequenceParams long_prompt = greedy("x", 4);
+        long_prompt.prompt.resize(kPromptTokens, 5);
+        const uint64_t computed_before = s->stats().prompt_tokens_computed;
+        auto other = s->submit({long_prompt});
+        ASSERT_TRUE(other.handle) << other.message;
+        const PrefillOverlap o = decodes_while_prefilling(*running.handle, *other.handle);
+        ASSERT_TRUE(o.other_got_token);
+        EXPECT_GE(s->stats().prompt_tokens_computed - computed_before, static_cast<uint64_t>(kPromptTokens));
+        if (n_batch == 32) {
+            // 600 prompt tokens at 31 per step (one slot of the budget goes to the decode).
+            EXPECT_GE(o.decodes_during_prefill, kPromptTokens / (n_batch - 1) - 1);
+        } else {
+            EXPECT_LE(o.decodes_during_prefill, 2) << "one step took the whole prompt";
+        }
+        EXPECT_EQ(settled_blocks_used(*s), 0);
+    }
+}
+
 TEST_F(SchedulerTest, CancelFreesBlocksAtOnce) {
     SchedulerParams p;
     p.n_parallel = 2;
