@@ -218,7 +218,7 @@ json distribution_ms(const std::vector<double>& seconds) {
 // The report as JSON: counts, throughput and latency distributions of the successful requests.
 json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, double wall,
                std::string& first_error) {
-    std::vector<double> ttft, itl, e2e;
+    std::vector<double> ttft, itl, e2e, tpot;
     int64_t tokens = 0;
     int ok = 0, without_usage = 0;
     std::map<std::string, int> finish_reasons;
@@ -234,6 +234,9 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
         ttft.push_back(r.ttft);
         e2e.push_back(r.e2e);
         itl.insert(itl.end(), r.itl.begin(), r.itl.end());
+        // Chunks that reach the client together have no gap between them; the mean time per
+        // token after the first does not depend on how the stream was cut into reads.
+        if (r.tokens > 1) tpot.push_back((r.e2e - r.ttft) / static_cast<double>(r.tokens - 1));
     }
     return {{"url", a.url}, {"model", a.model}, {"endpoint", a.chat ? "chat" : "completions"},
             {"concurrency", a.concurrency}, {"requests", a.requests}, {"succeeded", ok},
@@ -242,7 +245,8 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
             {"prompt_words", a.prompt_len}, {"wall_seconds", wall}, {"generated_tokens", tokens},
             {"generated_tokens_per_second", wall > 0 ? static_cast<double>(tokens) / wall : 0.0},
             {"requests_per_second", wall > 0 ? ok / wall : 0.0}, {"ttft_ms", distribution_ms(ttft)},
-            {"itl_ms", distribution_ms(itl)}, {"e2e_ms", distribution_ms(e2e)}};
+            {"itl_ms", distribution_ms(itl)}, {"tpot_ms", distribution_ms(tpot)},
+            {"e2e_ms", distribution_ms(e2e)}};
 }
 
 void print_report(const BenchArgs& a, const std::vector<RequestResult>& results, double wall) {
@@ -263,7 +267,7 @@ void print_report(const BenchArgs& a, const std::vector<RequestResult>& results,
         std::printf("| generated tokens | %lld |\n", static_cast<long long>(report["generated_tokens"].get<int64_t>()));
         std::printf("| aggregate generated tokens/s | %.1f |\n", report["generated_tokens_per_second"].get<double>());
         std::printf("| requests/s | %.2f |\n", report["requests_per_second"].get<double>());
-        for (const char* key : {"ttft_ms", "itl_ms", "e2e_ms"}) {
+        for (const char* key : {"ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"}) {
             const json& d = report[key];
             std::printf("| %s p50 / p90 / p99 (mean) | %.1f / %.1f / %.1f (%.1f) |\n", key,
                         d["p50"].get<double>(), d["p90"].get<double>(), d["p99"].get<double>(),
