@@ -62,7 +62,7 @@ int32_t settled_blocks_used(const Scheduler& s) {
 class SchedulerTest : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        auto b = model::open_model(server_test_model_path(), {2});
+        auto b = model::open_model(server_test_model_path(), {1});
         ASSERT_TRUE(b.is_ok()) << b.message();
         bundle_ = new model::ModelBundle(std::move(b).value());
     }
@@ -279,6 +279,11 @@ TEST_F(SchedulerTest, CancelFreesBlocksAtOnce) {
     ASSERT_TRUE(sub.handle);
     std::vector<SequenceEvent> events;
     while (events.empty()) sub.handle->wait(100ms, events);
+    // Stats are published after the step whose token was just seen.
+    const auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (s->stats().kv_blocks_used == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+    }
     EXPECT_GT(s->stats().kv_blocks_used, 0);
     sub.handle->cancel();
     auto out = collect(*sub.handle);

@@ -35,7 +35,7 @@ struct HarnessOptions {
     int64_t kv_tokens = 0;
     std::string api_key = "test-key";
     size_t max_body = 64 * 1024;
-    int threads = 2;
+    int threads = 1;         // engine threads: a second one mostly waits on a busy 2-core machine
     bool load_model = true;  // false: the server stays in the "loading" state
     bool slow_model = false; // serve slow_server_test_model_path()
 };
