@@ -1,6 +1,10 @@
 // The OpenAI-compatible endpoints against the real server on a loopback port: response shapes,
 // streaming, sampling fields, logprobs, prefix caching, authentication and every error path.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "server_harness.h"
 
@@ -263,6 +267,27 @@ TEST_F(ApiTest, OversizedBodyIs413) {
     expect_error(r, 413);
     auto fresh = server_->client();
     EXPECT_EQ(get_json(*fresh, "/v1/models").status, 200);
+
+    // Without a Content-Length (chunked transfer encoding) the limit holds while reading.
+    const int fd = connect_loopback(server_->port());
+    ASSERT_GE(fd, 0);
+    const std::string chunk(32 * 1024, 'a');
+    std::string request = "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer test-key\r\n"
+                          "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    char size_line[32];
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", chunk.size());
+    for (int i = 0; i < 4; ++i) request += size_line + chunk + "\r\n";
+    request += "0\r\n\r\n";
+    send_all(fd, request);  // the server may close before taking all of it
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; reply.find("\r\n\r\n") == std::string::npos && (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+        reply.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
 }
 
 TEST_F(ApiTest, ApiKeyIsRequired) {
