@@ -7,12 +7,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <regex>
+#include <string_view>
 #include <thread>
 
 #include "server_harness.h"
@@ -60,15 +61,21 @@ public:
         });
         return pid_ > 0;
     }
-    // The port from "listening on http://127.0.0.1:PORT", or -1 after `limit`.
+    // The port from "listening on http://127.0.0.1:PORT", or -1 after `limit`. (No std::regex:
+    // GCC 12 warns inside it under the sanitizer build.)
     int wait_for_port(std::chrono::milliseconds limit) {
-        const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+        constexpr std::string_view kPrefix = "listening on http://127.0.0.1:";
         const auto deadline = std::chrono::steady_clock::now() + limit;
         while (std::chrono::steady_clock::now() < deadline) {
             {
                 std::lock_guard<std::mutex> lock(mutex_);
-                std::smatch m;
-                if (std::regex_search(log_, m, re)) return std::stoi(m[1]);
+                const size_t at = log_.find(kPrefix);
+                if (at != std::string::npos) {
+                    const size_t begin = at + kPrefix.size();
+                    size_t end = begin;
+                    while (end < log_.size() && std::isdigit(static_cast<unsigned char>(log_[end]))) ++end;
+                    if (end > begin && end < log_.size()) return std::stoi(log_.substr(begin, end - begin));
+                }
             }
             std::this_thread::sleep_for(10ms);
         }
