@@ -1,6 +1,8 @@
 // Persistent worker threads woken per parallel_for: workers spin briefly on a generation counter
 // (back-to-back kernel launches in a decode step find them awake), then sleep on a futex-backed
-// atomic wait. The caller runs chunks too and waits for the last worker the same way.
+// atomic wait. The caller runs chunks too and waits only for chunks in progress, never for a
+// worker that has not started: with more runnable threads than cores, a descheduled worker
+// would otherwise stall every parallel_for until the scheduler ran it.
 #include "core/thread_pool.h"
 
 #include <algorithm>
@@ -50,15 +52,21 @@ struct ThreadPool::Impl {
     int n_threads = 1;
     std::vector<std::thread> workers;
 
-    // The current job; written by the caller before bumping `generation`.
+    // The current job: written by the caller before it bumps `generation` (seq_cst, so also a
+    // release), read by workers after they load it. The caller changes them only once every
+    // chunk is done and no worker is inside the job.
     const Fn* fn = nullptr;
     int64_t n = 0;
     int64_t chunk = 1;
     int64_t n_chunks = 0;
     alignas(64) std::atomic<int64_t> next_chunk{0};
+    alignas(64) std::atomic<int64_t> done_chunks{0};
     alignas(64) std::atomic<uint32_t> generation{0};
+    std::atomic<uint32_t> closed{0};  // the last job whose chunks have all been done
     std::atomic<int> sleeping_workers{0};
-    alignas(64) std::atomic<int> pending{0};  // workers still inside the current job
+    // Workers inside a job. A worker that wakes late (descheduled on a busy machine) finds its
+    // job closed and leaves: the caller never waits for a thread that took no chunk.
+    alignas(64) std::atomic<int> active{0};
     std::atomic<bool> caller_sleeping{false};
     std::atomic<bool> stop{false};
 
@@ -70,46 +78,63 @@ struct ThreadPool::Impl {
             const int64_t begin = c * chunk;
             const int64_t end = std::min(n, begin + chunk);
             (*fn)(begin, end, thread);
+            done_chunks.fetch_add(1, std::memory_order_release);
         }
+    }
+
+    void wait_for_new_job(uint32_t seen) {
+        const auto changed = [&] { return generation.load(std::memory_order_acquire) != seen; };
+        if (spin_until(changed)) return;
+        // seq_cst increment pairs with the caller's seq_cst bump + load of the count: either
+        // the caller sees a sleeper and notifies, or we see the new generation.
+        sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
+        while (generation.load(std::memory_order_seq_cst) == seen) generation.wait(seen);
+        sleeping_workers.fetch_sub(1, std::memory_order_relaxed);
     }
 
     void worker_loop(int thread) {
         uint32_t seen = 0;
         for (;;) {
-            const auto changed = [&] { return generation.load(std::memory_order_acquire) != seen; };
-            if (!spin_until(changed)) {
-                // seq_cst increment pairs with the caller's seq_cst bump + load of the count:
-                // either the caller sees a sleeper and notifies, or we see the new generation.
-                sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
-                while (generation.load(std::memory_order_seq_cst) == seen) generation.wait(seen);
-                sleeping_workers.fetch_sub(1, std::memory_order_relaxed);
-            }
-            seen = generation.load(std::memory_order_acquire);
-            if (stop.load(std::memory_order_acquire)) return;
-            run_chunks(thread);
-            if (pending.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+            wait_for_new_job(seen);
+            // Enter first, then read which job is current: the caller closes a job before it
+            // checks `active`, so a worker entering after that check sees the job closed.
+            active.fetch_add(1, std::memory_order_seq_cst);
+            seen = generation.load(std::memory_order_seq_cst);
+            const bool quit = stop.load(std::memory_order_acquire);
+            if (!quit && closed.load(std::memory_order_seq_cst) != seen) run_chunks(thread);
+            if (active.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
                 caller_sleeping.load(std::memory_order_seq_cst)) {
-                pending.notify_one();
+                active.notify_one();
             }
+            if (quit) return;
         }
     }
 
-    void wait_for_workers() {
-        const auto done = [&] { return pending.load(std::memory_order_acquire) == 0; };
+    // Spins, then sleeps until `done()`; workers wake the caller whenever one leaves a job.
+    template <typename Pred>
+    void caller_wait(Pred done) {
         if (spin_until(done)) return;
         caller_sleeping.store(true, std::memory_order_seq_cst);
-        for (int v = pending.load(std::memory_order_seq_cst); v != 0;
-             v = pending.load(std::memory_order_seq_cst)) {
-            pending.wait(v);
+        for (int a = active.load(std::memory_order_seq_cst); !done(); a = active.load(std::memory_order_seq_cst)) {
+            active.wait(a);
         }
         caller_sleeping.store(false, std::memory_order_relaxed);
     }
 
-    void start_job() {
-        pending.store(n_threads - 1, std::memory_order_relaxed);
+    // Every chunk was claimed before this is called; the chunks still running belong to
+    // workers inside the job, which leave it when they finish.
+    void finish_job(uint32_t job) {
+        caller_wait([&] { return done_chunks.load(std::memory_order_acquire) == n_chunks; });
+        closed.store(job, std::memory_order_seq_cst);
+        caller_wait([&] { return active.load(std::memory_order_seq_cst) == 0; });
+    }
+
+    uint32_t start_job() {
         next_chunk.store(0, std::memory_order_relaxed);
-        generation.fetch_add(1, std::memory_order_seq_cst);
+        done_chunks.store(0, std::memory_order_relaxed);
+        const uint32_t job = generation.fetch_add(1, std::memory_order_seq_cst) + 1;
         if (sleeping_workers.load(std::memory_order_seq_cst) > 0) generation.notify_all();
+        return job;
     }
 };
 
@@ -155,9 +180,9 @@ void ThreadPool::parallel_for(
     p.n = n;
     p.chunk = chunk;
     p.n_chunks = n_chunks;
-    p.start_job();
+    const uint32_t job = p.start_job();
     p.run_chunks(0);
-    p.wait_for_workers();
+    p.finish_job(job);
     p.fn = nullptr;
 }
 
