@@ -34,11 +34,12 @@ const std::string& f32_model() {
 }
 
 Result<ConvertReport> quantize(const std::string& in, const std::string& out, gguf::FileType f,
-                               bool pure = false, int threads = 2) {
+                               bool pure = false, int threads = 2, bool fast = false) {
     QuantizeOptions o;
     o.ftype = f;
     o.pure = pure;
     o.n_threads = threads;
+    o.fast = fast;
     return quantize_model(in, out, o);
 }
 
@@ -134,6 +135,41 @@ TEST(Quantize, SameBytesForAnyThreadCount) {
         const auto& x = fa->tensors()[i].data;
         const auto& y = fb->tensors()[i].data;
         ASSERT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << fa->tensors()[i].name;
+    }
+}
+
+// --fast: same plan and types, round-to-nearest values within the same error bounds, Q8_0
+// byte-identical to the searching path, and different bytes where a search exists (Q4_K).
+TEST(Quantize, FastFollowsThePlanAndStaysClose) {
+    const std::string fast = temp_path("q4km_fast.gguf");
+    const std::string searched = temp_path("q4km_searched.gguf");
+    ASSERT_TRUE(quantize(f32_model(), fast, gguf::FileType::kMostlyQ4_K_M, false, 2, true).is_ok());
+    ASSERT_TRUE(quantize(f32_model(), searched, gguf::FileType::kMostlyQ4_K_M).is_ok());
+    Result<gguf::GgufFile> src = gguf::GgufFile::open(f32_model());
+    Result<gguf::GgufFile> f = gguf::GgufFile::open(fast);
+    Result<gguf::GgufFile> s = gguf::GgufFile::open(searched);
+    ASSERT_TRUE(src.is_ok() && f.is_ok() && s.is_ok());
+    for (const gguf::TensorInfo& t : src->tensors()) {
+        const gguf::TensorInfo* q = f->find_tensor(t.name);
+        ASSERT_NE(q, nullptr);
+        EXPECT_EQ(q->type, s->find_tensor(t.name)->type) << t.name;
+        EXPECT_LT(relative_rmse(values(t), values(*q)), bound_for(q->type)) << t.name;
+    }
+    const auto& fq = f->find_tensor("blk.0.attn_q.weight")->data;
+    const auto& sq = s->find_tensor("blk.0.attn_q.weight")->data;
+    EXPECT_FALSE(std::equal(fq.begin(), fq.end(), sq.begin(), sq.end()));
+
+    const std::string q8_fast = temp_path("q8_fast.gguf");
+    const std::string q8 = temp_path("q8_searched.gguf");
+    ASSERT_TRUE(quantize(f32_model(), q8_fast, gguf::FileType::kMostlyQ8_0, true, 2, true).is_ok());
+    ASSERT_TRUE(quantize(f32_model(), q8, gguf::FileType::kMostlyQ8_0, true).is_ok());
+    Result<gguf::GgufFile> a = gguf::GgufFile::open(q8_fast);
+    Result<gguf::GgufFile> b = gguf::GgufFile::open(q8);
+    ASSERT_TRUE(a.is_ok() && b.is_ok());
+    for (size_t i = 0; i < a->tensors().size(); ++i) {
+        const auto& x = a->tensors()[i].data;
+        const auto& y = b->tensors()[i].data;
+        EXPECT_TRUE(std::equal(x.begin(), x.end(), y.begin(), y.end())) << a->tensors()[i].name;
     }
 }
 
