@@ -15,18 +15,29 @@ packages=(
     hipcc libamdhip64-dev rocm-device-libs              # HIP compile check of the GPU backend
 )
 
-d="$(dirname "$0")/../tests/server/openai-client"; [ -d "$d/node_modules/openai" ] || ! command -v npm >/dev/null || (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) || echo "setup: npm ci failed in $d; the OpenAI client test will skip"
+# The official `openai` npm package for the server's client test, where node and npm exist (the
+# test skips with a message otherwise).
+install_openai_client() {
+    local d
+    d="$(dirname "$0")/../tests/server/openai-client"
+    [ -d "$d/node_modules/openai" ] && return 0
+    command -v npm >/dev/null || { echo "setup: npm not found; the OpenAI client test will skip"; return 0; }
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "setup: npm ci failed in $d; the OpenAI client test will skip"
+}
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "setup: all ${#packages[@]} packages present"
-    exit 0
+else
+    echo "setup: installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_openai_client
