@@ -9,6 +9,7 @@ packages=(
     libcli11-dev                                        # command-line parsing
     nlohmann-json3-dev                                  # JSON: CLI output, HTTP bodies, templates
     libpcre2-dev                                        # Unicode regex for BPE pre-tokenizers
+    libicu-dev                                          # Unicode normalization for WordPiece vocabularies
     libcpp-httplib-dev                                  # HTTP/1.1 server
     libgtest-dev libgmock-dev libbenchmark-dev          # tests and micro-benchmarks
     python3 python3-jinja2                              # reference renderings of chat templates
