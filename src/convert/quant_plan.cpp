@@ -5,11 +5,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <optional>
 
 #include "gguf/keys.h"
+#include "gguf/tensor_names.h"
 #include "quant/reference.h"
 
 namespace rf::convert {
@@ -54,13 +55,7 @@ Category category_of(std::string_view name) {
 }
 
 // The layer index N of "blk.N.*", or 0.
-int layer_of(std::string_view name) {
-    if (!name.starts_with("blk.")) return 0;
-    int il = 0;
-    const char* begin = name.data() + 4;
-    std::from_chars(begin, name.data() + name.size(), il);
-    return il;
-}
+int layer_of(std::string_view name) { return std::max(gguf::tensor_layer(name), 0); }
 
 // llama.cpp's "use more bits" layers: the first and last eighth, and every third in between.
 bool use_more_bits(int il, int n) {

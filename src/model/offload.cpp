@@ -3,9 +3,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <string>
 
 #include "backend/gpu/gpu_matrix.h"
+#include "gguf/tensor_names.h"
 
 namespace rf::model {
 namespace {
@@ -15,14 +15,6 @@ namespace {
 uint64_t gpu_bytes(const gguf::TensorInfo& t) {
     if (t.ne[1] == 1 && t.ne[2] == 1) return t.n_elements() * sizeof(float);
     return gpu::gpu_supports_type(t.type) ? t.n_bytes : t.n_elements() * 2;
-}
-
-// Layer index of "blk.N.*", or -1.
-int32_t layer_of(const std::string& name) {
-    if (!name.starts_with("blk.")) return -1;
-    int32_t il = -1;
-    const auto [end, ec] = std::from_chars(name.data() + 4, name.data() + name.size(), il);
-    return ec == std::errc() && end != name.data() + 4 ? il : -1;
 }
 
 }  // namespace
@@ -53,7 +45,7 @@ OffloadEstimate estimate_offload(const gguf::GgufFile& file, int32_t n_layer, in
                                   static_cast<uint64_t>(std::max<int64_t>(kv_width, 0)) * 2;
     uint64_t largest_matrix = 0;
     for (const gguf::TensorInfo& t : file.tensors()) {
-        const int32_t il = layer_of(t.name);
+        const int32_t il = gguf::tensor_layer(t.name);
         if (il >= 0 && il < n_layer) {
             e.layer_bytes[static_cast<size_t>(il)] += gpu_bytes(t);
             largest_matrix = std::max<uint64_t>(largest_matrix, t.n_elements());

@@ -1,9 +1,8 @@
 // Layer placement over backends (see placement.h).
 #include "model/placement.h"
 
-#include <charconv>
-
 #include "core/check.h"
+#include "gguf/tensor_names.h"
 
 namespace rf::model {
 
@@ -32,13 +31,8 @@ size_t Placement::stage_of_layer(int32_t il) const {
 }
 
 engine::Backend& Placement::backend_for_tensor(std::string_view name) const {
-    constexpr std::string_view kLayerPrefix = "blk.";
-    if (name.starts_with(kLayerPrefix)) {
-        int32_t il = 0;
-        const char* begin = name.data() + kLayerPrefix.size();
-        const auto [end, ec] = std::from_chars(begin, name.data() + name.size(), il);
-        if (ec == std::errc() && end != begin) return *stages_[stage_of_layer(il)].backend;
-    }
+    if (const int32_t il = gguf::tensor_layer(name); il >= 0)
+        return *stages_[stage_of_layer(il)].backend;
     if (name.starts_with("token_embd.")) return *first().backend;
     return *last().backend;
 }
