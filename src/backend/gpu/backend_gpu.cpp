@@ -198,6 +198,13 @@ private:
     QuantizedActs act_buffers(int64_t n_cols, int n_tokens);
     // The quantized form of x for the matrices of `set` (reused while x is unchanged).
     QuantizedActs acts_for(const DeviceMatrix& w, const float* x, int n_tokens);
+    // Records that the activation buffers now hold x [n_tokens][n_cols] quantized.
+    void remember_acts(const float* x, int64_t n_cols, int n_tokens) {
+        acts_valid_ = true;
+        acts_x_ = x;
+        acts_cols_ = n_cols;
+        acts_tokens_ = n_tokens;
+    }
     void run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y);
     // One launch of a mat-vec set (n_tokens <= kMaxMatvecTokens).
     void run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens);
@@ -432,10 +439,7 @@ QuantizedActs GpuBackend::acts_for(const DeviceMatrix& w, const float* x, int n_
     if (!cached && (n_tokens <= kMaxMatvecTokens || !GemmRunner::has_blas())) {
         ProfileScope scope(*profiler_, [] { return "quantize_acts"; });
         quantize_acts(x, w.n_cols, n_tokens, acts, stream_);
-        acts_valid_ = true;
-        acts_x_ = x;
-        acts_cols_ = w.n_cols;
-        acts_tokens_ = n_tokens;
+        remember_acts(x, w.n_cols, n_tokens);
     }
     return acts;
 }
@@ -460,16 +464,14 @@ std::string matvec_label(const MatvecSet& set, MatvecEpilogue epilogue, int n_to
 }
 
 void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y) {
+    MatvecSet set;
+    set.add(w, y);
     if (n_tokens <= kMaxMatvecTokens) {
-        MatvecSet set;
-        set.add(w, y);
         run_matvec_set(set, MatvecEpilogue::kStore, x, n_tokens);
         return;
     }
     const QuantizedActs acts = acts_for(w, x, n_tokens);
-    MatvecSet one;
-    one.add(w, y);
-    ProfileScope scope(*profiler_, [&] { return matvec_label(one, MatvecEpilogue::kStore, n_tokens); });
+    ProfileScope scope(*profiler_, [&] { return matvec_label(set, MatvecEpilogue::kStore, n_tokens); });
     gemm_->run(w, x, acts, n_tokens, y, warp_size_);
     if (y == acts_x_) acts_valid_ = false;
 }
@@ -498,10 +500,7 @@ void GpuBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& o
     // Decode steps: the normalised rows feed mat-vecs, so quantize them in the same kernel.
     ProfileScope scope(*profiler_, [] { return "rms_norm+quantize"; });
     gpu::rms_norm_quant(f32(x), f32(w), eps, width, n_rows, f32(out), act_buffers(width, n_rows), stream_);
-    acts_valid_ = true;
-    acts_x_ = f32(out);
-    acts_cols_ = width;
-    acts_tokens_ = n_rows;
+    remember_acts(f32(out), width, n_rows);
 }
 
 void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) {
@@ -514,7 +513,7 @@ void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Te
         fusable = fusable && m.type == first.type && m.n_cols == first.n_cols;
     }
     if (!fusable) {
-        for (size_t i = 0; i < ws.size(); ++i) run_matmul(weight(*ws[i]).experts[0], f32(x), n_tokens, f32(*ys[i]));
+        engine::Backend::matmul_shared_input(ws, x, ys);
         return;
     }
     MatvecSet set;
@@ -528,9 +527,7 @@ void GpuBackend::matmul_swiglu(const Tensor& gate, const Tensor& up, const Tenso
     const DeviceMatrix& g = weight(gate).experts[0];
     const DeviceMatrix& u = weight(up).experts[0];
     if (n_tokens > kMaxMatvecTokens || g.type != u.type || g.n_rows != u.n_rows || g.n_cols != u.n_cols) {
-        run_matmul(g, f32(x), n_tokens, f32(out));
-        run_matmul(u, f32(x), n_tokens, f32(up_scratch));
-        swiglu(out, up_scratch, out);
+        engine::Backend::matmul_swiglu(gate, up, x, up_scratch, out);
         return;
     }
     MatvecSet set;
@@ -544,8 +541,7 @@ void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, T
     const int n_tokens = static_cast<int>(x.ne[1]);
     const DeviceMatrix& m = weight(w).experts[0];
     if (n_tokens > kMaxMatvecTokens) {
-        run_matmul(m, f32(x), n_tokens, f32(scratch));
-        add(acc, scratch, acc);
+        engine::Backend::matmul_add(w, x, scratch, acc);
         return;
     }
     MatvecSet set;
