@@ -2,58 +2,33 @@
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
-#include <sys/wait.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
-#include <cstdlib>
-
+#include "common/cli_run.h"
 #include "test_vocab.h"
 
 namespace rf::convert {
 namespace {
 
-struct CliRun {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string slurp(const std::string& path) {
-    std::string out;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return out;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
-    std::fclose(f);
-    return out;
-}
-
-CliRun rocmforge(const std::string& args) {
-    const std::string out = testing::temp_path("cli_stdout.txt");
-    const std::string err = testing::temp_path("cli_stderr.txt");
-    const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}'", RF_ROCMFORGE_BIN, args, out, err);
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+using rf::testing::CliRun;
+using rf::testing::run_rocmforge;
 
 TEST(ConvertCli, SynthQuantizeInspect) {
     const std::string vocab = testing::temp_path("cli_vocab.gguf");
     testing::write_test_vocab(vocab);
     const std::string f16 = testing::temp_path("cli_tiny_f16.gguf");
-    CliRun r = rocmforge(
+    CliRun r = run_rocmforge(
         fmt::format("synth --shape tiny --type F16 --vocab '{}' --out '{}' --seed 3", vocab, f16));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("tiny MOSTLY_F16"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("using n_vocab = 300"), std::string::npos) << r.err;
 
     const std::string q = testing::temp_path("cli_tiny_q4km.gguf");
-    r = rocmforge(fmt::format("quantize '{}' '{}' q4_k_m --threads 2", f16, q));
+    r = run_rocmforge(fmt::format("quantize '{}' '{}' q4_k_m --threads 2", f16, q));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("q6_K 3"), std::string::npos) << r.out;
 
-    r = rocmforge(fmt::format("inspect --json '{}'", q));
+    r = run_rocmforge(fmt::format("inspect --json '{}'", q));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["file_type"]["name"], "MOSTLY_Q4_K_M (15)");
@@ -63,13 +38,13 @@ TEST(ConvertCli, SynthQuantizeInspect) {
 }
 
 TEST(ConvertCli, ErrorsAreOneLine) {
-    CliRun r = rocmforge("quantize /nonexistent.gguf /tmp/x.gguf Q4_K_M");
+    CliRun r = run_rocmforge("quantize /nonexistent.gguf /tmp/x.gguf Q4_K_M");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err.rfind("rocmforge: error: cannot open '/nonexistent.gguf'", 0), 0u) << r.err;
-    r = rocmforge("quantize /nonexistent.gguf /tmp/x.gguf Q9_K");
+    r = run_rocmforge("quantize /nonexistent.gguf /tmp/x.gguf Q9_K");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("unknown quantization type 'Q9_K'"), std::string::npos) << r.err;
-    r = rocmforge("synth --shape nope --vocab /nonexistent.gguf --out /tmp/x.gguf");
+    r = run_rocmforge("synth --shape nope --vocab /nonexistent.gguf --out /tmp/x.gguf");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("unknown shape 'nope'"), std::string::npos) << r.err;
 }

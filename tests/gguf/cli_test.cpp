@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/cli_run.h"
 #include "core/half.h"
 #include "gguf/gguf_file.h"
 #include "malformed_cases.h"
@@ -20,41 +20,13 @@ namespace rf::gguf {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliRun {
-    int exit_code = -1;
-    std::string out;
-    std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-    std::string out;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (f == nullptr) return out;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof buffer, f)) > 0) out.append(buffer, n);
-    std::fclose(f);
-    return out;
-}
+using rf::testing::CliRun;
+using rf::testing::run_rocmforge;
+using rf::testing::slurp;
 
 // A path in the test temp directory unique to this process (ctest runs tests in parallel).
 fs::path temp_file(const std::string& name) {
     return fs::path(::testing::TempDir()) / fmt::format("rf_cli_{}_{}", ::getpid(), name);
-}
-
-// Runs the rocmforge binary with `args` (already shell-quoted), capturing stdout and stderr.
-CliRun rocmforge(const std::string& args) {
-    const fs::path out = temp_file("stdout.txt");
-    const fs::path err = temp_file("stderr.txt");
-    const std::string cmd =
-        fmt::format("'{}' {} >'{}' 2>'{}'", RF_ROCMFORGE_BIN, args, out.string(), err.string());
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
 }
 
 std::string quoted(const fs::path& p) {
@@ -74,7 +46,7 @@ fs::path CliTest::sample_path_;
 TEST_F(CliTest, InspectRejectsEveryMalformedFileWithOneLine) {
     const fs::path dir = fs::path(RF_FIXTURES_DIR) / "gguf" / "malformed";
     for (const testing::MalformedCase& c : testing::malformed_cases()) {
-        const CliRun r = rocmforge("inspect " + quoted(dir / (c.name + ".gguf")));
+        const CliRun r = run_rocmforge("inspect " + quoted(dir / (c.name + ".gguf")));
         EXPECT_EQ(r.exit_code, 1) << c.name;
         EXPECT_TRUE(r.out.empty()) << c.name << ": " << r.out;
         EXPECT_EQ(r.err.rfind("rocmforge: error: ", 0), 0u) << c.name << ": " << r.err;
@@ -85,13 +57,13 @@ TEST_F(CliTest, InspectRejectsEveryMalformedFileWithOneLine) {
 }
 
 TEST_F(CliTest, ListDevicesAlwaysShowsTheCpu) {
-    const CliRun r = rocmforge("--list-devices");
+    const CliRun r = run_rocmforge("--list-devices");
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("cpu    always available"), std::string::npos) << r.out;
 }
 
 TEST_F(CliTest, InspectText) {
-    const CliRun r = rocmforge("inspect " + quoted(sample_path_));
+    const CliRun r = run_rocmforge("inspect " + quoted(sample_path_));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("architecture: llama"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("file type: MOSTLY_Q8_0 (7)"), std::string::npos) << r.out;
@@ -104,7 +76,7 @@ TEST_F(CliTest, InspectText) {
 }
 
 TEST_F(CliTest, InspectJson) {
-    const CliRun r = rocmforge("inspect --json " + quoted(sample_path_));
+    const CliRun r = run_rocmforge("inspect --json " + quoted(sample_path_));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const nlohmann::json j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["architecture"], "llama");
@@ -135,14 +107,14 @@ TEST_F(CliTest, TensorDumpsDequantizedFloats) {
 
     // F32 is copied as is.
     const TensorInfo* norm = file->find_tensor("blk.0.attn_norm.weight");
-    CliRun r = rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_norm.weight --out " +
-                         quoted(out));
+    CliRun r = run_rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_norm.weight --out " +
+                             quoted(out));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(slurp(out), std::string(norm->data.begin(), norm->data.end()));
+    EXPECT_EQ(slurp(out.string()), std::string(norm->data.begin(), norm->data.end()));
 
     // Q8_0: x = d * q per 32-element block (34 bytes: fp16 d, 32 x int8).
     const TensorInfo* embd = file->find_tensor("token_embd.weight");
-    r = rocmforge("tensor " + quoted(sample_path_) + " token_embd.weight -o " + quoted(out));
+    r = run_rocmforge("tensor " + quoted(sample_path_) + " token_embd.weight -o " + quoted(out));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<float> got = read_floats(out);
     ASSERT_EQ(got.size(), 256u);
@@ -159,8 +131,8 @@ TEST_F(CliTest, TensorDumpsDequantizedFloats) {
 
 TEST_F(CliTest, TensorUnknownNameSuggestsCloseNames) {
     const fs::path out = temp_file("unknown.f32");
-    const CliRun r =
-        rocmforge("tensor " + quoted(sample_path_) + " blk.0.attn_k.weight --out " + quoted(out));
+    const CliRun r = run_rocmforge("tensor " + quoted(sample_path_) +
+                                   " blk.0.attn_k.weight --out " + quoted(out));
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_EQ(r.err.rfind("rocmforge: error: no tensor named 'blk.0.attn_k.weight'; close names: "
                           "blk.0.attn_q.weight",
