@@ -12,7 +12,7 @@ namespace rf::engine {
 Result<std::unique_ptr<Context>> Context::create(Model& model, const ContextParams& params) {
     const ModelInfo& info = model.info();
     int32_t n_ctx = params.n_ctx;
-    if (n_ctx <= 0) n_ctx = std::min(info.n_ctx_train > 0 ? info.n_ctx_train : 4096, 4096);
+    if (n_ctx <= 0) n_ctx = default_n_ctx(info.n_ctx_train);
     if (params.n_batch <= 0 || params.n_seq_max <= 0 || params.block_size <= 0) {
         return error("context: n_batch, n_seq_max and block_size must be positive");
     }

@@ -2,6 +2,7 @@
 // The CLI uses one sequence; the server runs many sequences through the same Context.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -13,6 +14,11 @@
 #include "engine/model_api.h"
 
 namespace rf::engine {
+
+// Tokens per sequence when none are asked for: the training context, at most 4096.
+inline int32_t default_n_ctx(int32_t n_ctx_train) {
+    return n_ctx_train > 0 ? std::min(n_ctx_train, 4096) : 4096;
+}
 
 struct ContextParams {
     int32_t n_ctx = 0;       // max tokens per sequence; 0 = min(training context, 4096)

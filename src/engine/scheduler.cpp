@@ -95,7 +95,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(Model& model, const tok::To
     }
     const ModelInfo& info = model.info();
     int32_t n_ctx = p.n_ctx;
-    if (n_ctx <= 0) n_ctx = std::min(info.n_ctx_train > 0 ? info.n_ctx_train : 4096, 4096);
+    if (n_ctx <= 0) n_ctx = default_n_ctx(info.n_ctx_train);
     const int32_t n_cached = p.n_cached_seqs < 0 ? p.n_parallel : p.n_cached_seqs;
     ContextParams cp;
     cp.n_ctx = n_ctx;

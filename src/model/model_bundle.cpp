@@ -6,6 +6,7 @@
 
 #include "backend/select/device_select.h"
 #include "core/log.h"
+#include "engine/context.h"
 #include "gguf/gguf_file.h"
 #include "model/default_model.h"
 #include "model/loader.h"
@@ -16,14 +17,14 @@ namespace {
 
 // The GPU backend `b.backend` takes the first layers, as many as --gpu-layers asks or (auto) as
 // fit its free memory; the rest go to a CPU backend created here.
-Placement place_layers(const gguf::GgufFile& file, const HParams& hp, const OpenOptions& options, int gpu_index,
-                       const GpuLayersRequest& request, ModelBundle& b) {
+Placement place_layers(const gguf::GgufFile& file, const HParams& hp, const OpenOptions& options,
+                       int gpu_index, const GpuLayersRequest& request, ModelBundle& b) {
     int32_t n_gpu = hp.n_layer;
     if (request.kind == GpuLayersRequest::Kind::kCount) {
         n_gpu = std::min(request.count, hp.n_layer);
     } else if (request.kind == GpuLayersRequest::Kind::kAuto) {
-        const int64_t kv_tokens = options.kv_tokens > 0 ? options.kv_tokens
-                                                        : std::min<int64_t>(hp.n_ctx_train > 0 ? hp.n_ctx_train : 4096, 4096);
+        const int64_t kv_tokens =
+            options.kv_tokens > 0 ? options.kv_tokens : engine::default_n_ctx(hp.n_ctx_train);
         const int64_t kv_width = int64_t{hp.n_head_kv} * (hp.head_dim_k + hp.head_dim_v);
         const OffloadEstimate estimate = estimate_offload(file, hp.n_layer, kv_tokens, kv_width);
         auto free_bytes = backend::gpu_free_bytes(gpu_index);
@@ -71,15 +72,18 @@ Result<ModelBundle> open_model(const std::string& path, const OpenOptions& optio
         });
     }
     if (!model && device.kind == backend::DeviceKind::kAuto && b.backend->name() != "CPU") {
-        log::info("the model did not load on {} ({}); running on the CPU", b.backend->name(), model.message());
+        log::info("the model did not load on {} ({}); running on the CPU", b.backend->name(),
+                  model.message());
         b.cpu_backend.reset();
         b.backend = backend::create_cpu_backend(options.n_threads);
         model = load_model(file.value(), *b.backend);
     }
     if (!model) return error("{}: {}", b.path, model.message());
     b.model = std::move(model).value();
-    b.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double gib = static_cast<double>(b.model->info().weight_bytes) / (1024.0 * 1024.0 * 1024.0);
+    b.load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double gib =
+        static_cast<double>(b.model->info().weight_bytes) / (1024.0 * 1024.0 * 1024.0);
     log::info("load: {:.2f} s for {:.2f} GiB of weights ({:.2f} GiB/s) on {}", b.load_seconds, gib,
               gib / std::max(b.load_seconds, 1e-9), b.model->placement());
     return b;
