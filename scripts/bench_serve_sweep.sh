@@ -90,5 +90,8 @@ for r in rows:
              "%.1f" % r["generated_tokens_per_second"], "%.1f" % t["p50"], "%.1f" % t["p99"],
              "%.2f" % i["p50"], "%.2f" % i["p99"], "%.2f" % o["p50"], "%.2f" % o["p99"]]
     print("| " + " | ".join(cells) + " |")
+for r in rows:
+    if r.get("first_error"):
+        print("\n%d streams, first failure: %s" % (r["concurrency"], r["first_error"]))
 ' "$label" "$url" "$max_tokens" "$prompt_len"
 exit "$status"

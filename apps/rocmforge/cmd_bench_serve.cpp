@@ -21,6 +21,7 @@
 
 #include "command.h"
 #include "core/log.h"
+#include "tokenizer/unicode.h"
 
 namespace rf::cli {
 namespace {
@@ -107,7 +108,9 @@ bool on_sse_data(std::string_view data, Clock::time_point start, RequestResult& 
         done = true;
         return true;
     }
-    const json j = json::parse(data, nullptr, false);
+    // Servers may pass through bytes that are not UTF-8 (a token cut inside a character); the
+    // JSON parser would reject the whole event.
+    const json j = json::parse(tok::sanitize_utf8(data), nullptr, false);
     if (j.is_discarded() || !j.is_object()) {
         r.error = "malformed SSE data";
         return false;
@@ -238,7 +241,7 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
         // token after the first does not depend on how the stream was cut into reads.
         if (r.tokens > 1) tpot.push_back((r.e2e - r.ttft) / static_cast<double>(r.tokens - 1));
     }
-    return {{"url", a.url}, {"model", a.model}, {"endpoint", a.chat ? "chat" : "completions"},
+    json report = {{"url", a.url}, {"model", a.model}, {"endpoint", a.chat ? "chat" : "completions"},
             {"concurrency", a.concurrency}, {"requests", a.requests}, {"succeeded", ok},
             {"failed", a.requests - ok}, {"finish_reasons", finish_reasons},
             {"without_usage", without_usage}, {"max_tokens", a.max_tokens},
@@ -247,6 +250,8 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
             {"requests_per_second", wall > 0 ? ok / wall : 0.0}, {"ttft_ms", distribution_ms(ttft)},
             {"itl_ms", distribution_ms(itl)}, {"tpot_ms", distribution_ms(tpot)},
             {"e2e_ms", distribution_ms(e2e)}};
+    if (!first_error.empty()) report["first_error"] = first_error;
+    return report;
 }
 
 void print_report(const BenchArgs& a, const std::vector<RequestResult>& results, double wall) {

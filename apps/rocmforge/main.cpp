@@ -23,10 +23,10 @@ int main(int argc, char** argv) {
     app.add_flag_callback(
         "--list-devices",
         [] {
-            std::fputs(rf::backend::describe_devices().c_str(), stdout);
+            std::fputs(rf::backend::describe_devices(/*measure_bandwidth=*/true).c_str(), stdout);
             throw CLI::Success();
         },
-        "List the GPUs found (and the CPU) and exit");
+        "List the GPUs found (with their copy bandwidth) and the CPU, and exit");
     app.parse_complete_callback([&] {
         if (verbose) rf::log::set_level(rf::log::Level::kDebug);
         if (quiet) rf::log::set_level(rf::log::Level::kError);

@@ -124,6 +124,19 @@ public:
         add(acc, scratch, acc);
     }
 
+    // RoPE on q [head_dim_k * n_head, n_tokens] and k [head_dim_k * n_head_kv, n_tokens], then k
+    // and v stored for layer il. A backend may rotate k on its way into the cache only, leaving
+    // the k activation unrotated (nothing reads it after the store).
+    virtual void rope_store_kv(int32_t il, Tensor& q, Tensor& k, const Tensor& v, int32_t n_head, int32_t n_head_kv,
+                               const RopeParams& params) {
+        const int64_t head_dim = q.ne[0] / n_head;
+        Tensor qh = q.reshaped(head_dim, q.ne[0] / head_dim * q.ne[1]);
+        Tensor kh = k.reshaped(head_dim, k.ne[0] / head_dim * k.ne[1]);
+        rope(qh, n_head, params);
+        rope(kh, n_head_kv, params);
+        store_kv(il, k, v);
+    }
+
     // Copies a 2-D F32 tensor to host memory (waits for pending work).
     virtual void read(const Tensor& t, std::span<float> host) = 0;
     // Copies host floats into the first host.size() elements of an activation, in step order

@@ -27,11 +27,9 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, T
     Tensor kh = k.reshaped(hp.head_dim_k, int64_t{hp.n_head_kv} * n);
     if (!l.q_norm.empty()) b.rms_norm(qh, l.q_norm, hp.rms_eps, qh);
     if (!l.k_norm.empty()) b.rms_norm(kh, l.k_norm, hp.rms_eps, kh);
-    b.rope(qh, hp.n_head, s.rope);
-    b.rope(kh, hp.n_head_kv, s.rope);
 
-    // Cache this step's K/V, then attend over each token's sequence prefix.
-    b.store_kv(kv_layer, k, v);
+    // Rotate, cache this step's K/V, then attend over each token's sequence prefix.
+    b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
     Tensor attn = s.a.attn.first_rows(n);
     b.attention(kv_layer, q, attn, s.attn);
     Tensor scratch = s.a.block.first_rows(n);

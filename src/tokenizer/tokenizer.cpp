@@ -87,7 +87,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     if (s.type == VocabType::kWpm) {
         for (const Fragment& fragment : fragments) {
             if (fragment.is_text()) {
+#ifdef RF_TOKENIZER_HAVE_ICU
                 wpm_encode(s, text.substr(fragment.offset, fragment.length), out);
+#endif  // without ICU, resolving the vocabulary refused WordPiece
             } else {
                 out.push_back(fragment.token);
             }

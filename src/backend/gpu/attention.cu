@@ -14,7 +14,6 @@ constexpr int kThreads = 128;
 constexpr int kSplitKeys = 128;
 constexpr int kMaxHeadDim = 256;
 
-__device__ __forceinline__ float h2f(uint16_t bits) { return __half2float(__ushort_as_half(bits)); }
 
 __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_tokens, const float* k, const float* v) {
     const int64_t width_k = static_cast<int64_t>(kv.n_head_kv) * kv.head_dim_k;
@@ -25,26 +24,27 @@ __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_
     const int32_t slot = slots[t];
     const int64_t block = slot / kv.block_size;
     const int64_t row = slot % kv.block_size;
-    auto to_half = [](float x) { return __half_as_ushort(__float2half_rn(fminf(fmaxf(x, -65504.0f), 65504.0f))); };
     if (idx < width_k) {
         const int64_t g = idx / kv.head_dim_k, d = idx % kv.head_dim_k;
-        kv.k[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_k + d] = to_half(k[t * width_k + idx]);
+        kv.k[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_k + d] = float_to_half_bits_clamped(k[t * width_k + idx]);
     }
     if (idx < width_v) {
         const int64_t g = idx / kv.head_dim_v, d = idx % kv.head_dim_v;
-        kv.v[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_v + d] = to_half(v[t * width_v + idx]);
+        kv.v[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_v + d] = float_to_half_bits_clamped(v[t * width_v + idx]);
     }
 }
 
 // partials layout: [n_tokens][n_head][n_splits][2 + head_dim_v] = {max, sum, acc...}
 // Each warp takes 32 consecutive keys of the block's split: lane j scores key j (a whole K row,
-// read 16 bytes at a time), the warp forms its softmax weights, then lanes switch to owning
-// output dimensions and accumulate the 32 V rows. Warps are merged in shared memory at the end.
+// read 16 bytes at a time) and finds its cache row, the warp forms its softmax weights, then
+// lanes switch to owning output dimension pairs and accumulate the V rows, whose cache rows come
+// by shuffle (no dependent table reads in that loop, so its loads overlap). Warps are merged in
+// shared memory at the end.
 __global__ void __launch_bounds__(kThreads)
 attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restrict__ q, int32_t n_head, float scale,
                          int32_t n_splits, float* __restrict__ partials) {
     constexpr int kWarps = kThreads / RF_WARP_SIZE;
-    constexpr int kMaxPerLane = kMaxHeadDim / RF_WARP_SIZE;
+    constexpr int kPairsPerLane = kMaxHeadDim / (2 * RF_WARP_SIZE);
     const int32_t split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
     const int32_t dk = kv.head_dim_k, dv = kv.head_dim_v;
     const int32_t g = h / (n_head / kv.n_head_kv);
@@ -70,14 +70,15 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
     const int warp = threadIdx.x / RF_WARP_SIZE, lane = threadIdx.x % RF_WARP_SIZE;
     const int32_t* table = batch.block_tables + batch.block_table_offsets[batch.token_seq[t]];
     float m = -FLT_MAX, l = 0.0f;
-    float acc[kMaxPerLane] = {};
+    float2 acc[kPairsPerLane] = {};
     for (int32_t base = begin + warp * RF_WARP_SIZE; base < end; base += kWarps * RF_WARP_SIZE) {
-        // Scores: lane j <- key base + j.
+        // Scores: lane j <- key base + j, whose K and V rows are cache row `cache_row`.
         const int32_t j = base + lane;
         float s = -FLT_MAX;
+        int32_t cache_row = 0;
         if (j < end) {
-            const int64_t block = table[j / kv.block_size];
-            const uint16_t* kr = kv.k + ((block * kv.n_head_kv + g) * kv.block_size + j % kv.block_size) * dk;
+            cache_row = (table[j / kv.block_size] * kv.n_head_kv + g) * kv.block_size + j % kv.block_size;
+            const uint16_t* kr = kv.k + static_cast<int64_t>(cache_row) * dk;
             float dot = 0.0f;
             for (int d = 0; d < dk; d += 8) {
                 const int4 packed = *reinterpret_cast<const int4*>(kr + d);
@@ -95,20 +96,33 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
         const float corr = __expf(m - m_new);
         l = l * corr + warp_sum(p);
 #pragma unroll
-        for (int i = 0; i < kMaxPerLane; ++i) acc[i] *= corr;
-        // Values: lanes own dimensions lane + 32 i; walk the warp's keys.
-        const int32_t n_keys = min(RF_WARP_SIZE, end - base);
-        for (int32_t k = 0; k < n_keys; ++k) {
-            const float pk = shfl(p, k);
-            const int32_t key = base + k;
-            const int64_t block = table[key / kv.block_size];
-            const uint16_t* vr = kv.v + ((block * kv.n_head_kv + g) * kv.block_size + key % kv.block_size) * dv;
-#pragma unroll
-            for (int i = 0; i < kMaxPerLane; ++i) {
-                const int d = lane + i * RF_WARP_SIZE;
-                if (d < dv) acc[i] += pk * h2f(vr[d]);
-            }
+        for (int i = 0; i < kPairsPerLane; ++i) {
+            acc[i].x *= corr;
+            acc[i].y *= corr;
         }
+        // Values: lanes own dimension pairs lane + warp_size i; walk the warp's keys.
+        const int32_t n_keys = min(RF_WARP_SIZE, end - base);
+        auto accumulate = [&](int32_t k) {
+            const float pk = shfl(p, k);
+            const __half2* vr = reinterpret_cast<const __half2*>(kv.v + static_cast<int64_t>(shfl(cache_row, k)) * dv);
+#pragma unroll
+            for (int i = 0; i < kPairsPerLane; ++i) {
+                const int d2 = lane + i * RF_WARP_SIZE;
+                if (2 * d2 < dv) {
+                    const float2 v = __half22float2(vr[d2]);
+                    acc[i].x += pk * v.x;
+                    acc[i].y += pk * v.y;
+                }
+            }
+        };
+        // Eight keys per step, so their V loads are in flight together (the shuffles keep the
+        // compiler from unrolling a loop of unknown length itself).
+        int32_t k = 0;
+        for (; k + 8 <= n_keys; k += 8) {
+#pragma unroll
+            for (int u = 0; u < 8; ++u) accumulate(k + u);
+        }
+        for (; k < n_keys; ++k) accumulate(k);
         m = m_new;
     }
     // Merge the warps of this block.
@@ -117,9 +131,12 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
         s_l[warp] = l;
     }
 #pragma unroll
-    for (int i = 0; i < kMaxPerLane; ++i) {
-        const int d = lane + i * RF_WARP_SIZE;
-        if (d < dv) s_acc[warp][d] = acc[i];
+    for (int i = 0; i < kPairsPerLane; ++i) {
+        const int d = 2 * (lane + i * RF_WARP_SIZE);
+        if (d < dv) {
+            s_acc[warp][d] = acc[i].x;
+            s_acc[warp][d + 1] = acc[i].y;
+        }
     }
     __syncthreads();
     float m_all = -FLT_MAX;

@@ -123,6 +123,14 @@ public:
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
     }
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
+    void rope_store_kv(int32_t il, Tensor& q, Tensor& k, const Tensor& v, int32_t n_head, int32_t n_head_kv,
+                       const engine::RopeParams& params) override {
+        if (replaying()) return;
+        ProfileScope scope(*profiler_, [] { return "rope+store_kv"; });
+        acts_valid_ = false;
+        (void)n_head_kv;  // the cache layout has it
+        gpu::rope_store_kv(f32(q), f32(k), f32(v), kv_view(il), device_batch(), n_head, kernel_params(params), stream_);
+    }
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
         if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "store_kv"; });
@@ -133,6 +141,14 @@ public:
         if (replaying()) return;
         ProfileScope scope(*profiler_, [&] { return "attention (" + std::to_string(batch_.n_tokens) + " tokens)"; });
         acts_valid_ = false;
+        // Prefill-like steps (tiles of several queries of one sequence) share each K/V read
+        // across a tile; decode tokens of distinct sequences split their keys instead.
+        const int32_t n_tiles = static_cast<int32_t>(tile_starts_.size()) - 1;
+        if (batch_.n_tokens > kMaxMatvecTokens && batch_.n_tokens >= 2 * n_tiles) {
+            gpu::attention_tiled(kv_view(il), device_batch(), step_[kTileStarts], n_tiles, f32(q), p.n_head, p.scale,
+                                 f32(out), stream_);
+            return;
+        }
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
         gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
                        attn_scratch_.get(static_cast<size_t>(need)), stream_);
@@ -166,10 +182,11 @@ public:
 private:
     // Decode steps (up to kMaxMatvecTokens tokens) are recorded as a graph the second time a step
     // of the same shape arrives, and replayed from then on: one launch instead of hundreds.
-    // Models with experts are excluded (their routing reads back to the host mid-step).
+    // Larger steps dequantize each matrix to fp16 for the GEMM. Models with experts are excluded
+    // (their routing reads back to the host mid-step).
     enum class StepMode { kDirect, kCapture, kReplay };
     struct GraphKey {
-        int32_t n_tokens, n_outputs, n_seqs, kv_bucket;
+        int32_t n_tokens, n_outputs, n_seqs, kv_bucket, n_tiles;
         auto operator<=>(const GraphKey&) const = default;
     };
     static constexpr int32_t kKvBucket = 1024;  // attention grids are sized for buckets of keys
@@ -178,6 +195,7 @@ private:
     void upload_step(const engine::BatchInfo& batch);
 
     static float* f32(const Tensor& t) { return static_cast<float*>(t.data); }
+    RopeKernelParams kernel_params(const engine::RopeParams& params) const;
     static const GpuWeight& weight(const Tensor& t) { return *static_cast<const GpuWeight*>(t.data); }
 
     void* device_alloc(size_t bytes) {
@@ -234,7 +252,10 @@ private:
     int64_t n_output_rows_ = 0;
     std::vector<int32_t> staging_;  // host copy of all per-step arrays, uploaded in one transfer
     GrowBuffer<int32_t> d_step_;  // all per-step arrays at fixed offsets (stable for graphs)
-    enum StepArray { kTokens, kPositions, kSlots, kTokenSeq, kTableOffsets, kTables, kOutputRows, kNumStepArrays };
+    std::vector<int32_t> tile_starts_;  // query tiles of the step (ops.h attention_tiled)
+    enum StepArray {
+        kTokens, kPositions, kSlots, kTokenSeq, kTableOffsets, kTables, kOutputRows, kTileStarts, kNumStepArrays
+    };
     const int32_t* step_[kNumStepArrays] = {};
     size_t step_capacity_[kNumStepArrays] = {};
 
@@ -320,8 +341,8 @@ Tensor GpuBackend::alloc_activation(int64_t ne0, int64_t ne1) {
 
 Status GpuBackend::alloc_kv(const engine::KvLayout& layout) {
     if (layout.type != GgmlType::kF16) return error("GPU KV cache is fp16; asked for {}", quant::traits(layout.type).name);
-    if (layout.head_dim_k > 256 || layout.head_dim_v > 256 || layout.head_dim_k % 8 != 0) {
-        return error("GPU attention needs head_dim_k a multiple of 8 and head dims <= 256 (got {} / {})",
+    if (layout.head_dim_k > 256 || layout.head_dim_v > 256 || layout.head_dim_k % 8 != 0 || layout.head_dim_v % 8 != 0) {
+        return error("GPU attention needs head dims that are multiples of 8 and <= 256 (got {} / {})",
                      layout.head_dim_k, layout.head_dim_v);
     }
     const size_t per_block_k = static_cast<size_t>(layout.n_head_kv) * layout.block_size * layout.head_dim_k;
@@ -353,7 +374,7 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
     const std::span<const int32_t> parts[kNumStepArrays] = {batch.tokens,      batch.positions,
                                                             batch.kv_slots,    batch.token_seq,
                                                             batch.block_table_offsets, batch.block_tables,
-                                                            batch.output_rows};
+                                                            batch.output_rows, tile_starts_};
     // Each array keeps a fixed offset in the step buffer until one outgrows its slot, so recorded
     // graphs stay valid; growing re-lays the buffer and drops the graphs.
     bool grow = d_step_.data() == nullptr;
@@ -385,13 +406,22 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
     max_kv_ = 0;
     for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
     n_output_rows_ = static_cast<int64_t>(batch.output_rows.size());
+    tile_starts_.clear();
+    for (int32_t t = 0; t < batch.n_tokens; ++t) {
+        const bool continues = t > 0 && batch.token_seq[t] == batch.token_seq[t - 1] &&
+                               batch.positions[t] > batch.positions[t - 1] && t - tile_starts_.back() < kTileRows;
+        if (!continues) tile_starts_.push_back(t);
+    }
+    tile_starts_.push_back(batch.n_tokens);
     upload_step(batch);
 
     if (!graphs_enabled_ || batch.n_tokens > kMaxMatvecTokens) return;
     // Attention grids cover a bucket of keys (blocks past a token's keys exit at once), so one
     // graph serves kKvBucket consecutive positions.
     max_kv_ = (max_kv_ + kKvBucket - 1) / kKvBucket * kKvBucket;
-    current_key_ = {batch.n_tokens, static_cast<int32_t>(n_output_rows_), batch.n_seqs, max_kv_};
+    // The tiled attention grid has a block per query tile.
+    current_key_ = {batch.n_tokens, static_cast<int32_t>(n_output_rows_), batch.n_seqs, max_kv_,
+                    static_cast<int32_t>(tile_starts_.size())};
     if (graphs_.count(current_key_) != 0) {
         mode_ = StepMode::kReplay;
     } else if (seen_.count(current_key_) != 0) {
@@ -549,10 +579,7 @@ void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, T
     run_matvec_set(set, MatvecEpilogue::kAccumulate, f32(x), n_tokens);
 }
 
-void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
-    if (replaying()) return;
-    ProfileScope scope(*profiler_, [] { return "rope"; });
-    acts_valid_ = false;
+RopeKernelParams GpuBackend::kernel_params(const engine::RopeParams& params) const {
     RopeKernelParams p;
     p.neox = params.type == engine::RopeType::kNeox;
     p.n_rot = params.n_rot;
@@ -568,8 +595,16 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
         p.mscale *= 1.0f + 0.1f * std::log(1.0f / params.freq_scale);
     }
     p.freq_factors = params.freq_factors.empty() ? nullptr : f32(params.freq_factors);
+    return p;
+}
+
+void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
+    if (replaying()) return;
+    ProfileScope scope(*profiler_, [] { return "rope"; });
+    acts_valid_ = false;
     // x is [head_dim, n_head * n_tokens].
-    gpu::rope(f32(x), step_[kPositions], x.ne[1] / n_head, n_head, static_cast<int32_t>(x.ne[0]), p, stream_);
+    gpu::rope(f32(x), step_[kPositions], x.ne[1] / n_head, n_head, static_cast<int32_t>(x.ne[0]), kernel_params(params),
+              stream_);
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
@@ -677,6 +712,33 @@ Result<std::vector<DeviceInfo>> list_devices() {
     }
     if (devices.empty()) return error("{} devices could not be queried", RF_GPU_PLATFORM);
     return devices;
+}
+
+Result<double> copy_bandwidth(int index) {
+    if (gpuSetDevice(index) != gpuSuccess) return error("cannot select GPU {}", index);
+    constexpr size_t kBytes = size_t{512} << 20;
+    constexpr int kCopies = 10;
+    void* a = nullptr;
+    void* b = nullptr;
+    if (gpuMalloc(&a, kBytes) != gpuSuccess || gpuMalloc(&b, kBytes) != gpuSuccess) {
+        if (a != nullptr) (void)gpuFree(a);
+        return error("GPU {}: no room for the copy probe", index);
+    }
+    gpuEvent_t start, stop;
+    RF_GPU_CHECK(gpuEventCreate(&start));
+    RF_GPU_CHECK(gpuEventCreate(&stop));
+    RF_GPU_CHECK(gpuMemcpy(b, a, kBytes, gpuMemcpyDeviceToDevice));  // warm-up
+    RF_GPU_CHECK(gpuEventRecord(start, nullptr));
+    for (int i = 0; i < kCopies; ++i) RF_GPU_CHECK(gpuMemcpyAsync(i % 2 ? a : b, i % 2 ? b : a, kBytes, gpuMemcpyDeviceToDevice, nullptr));
+    RF_GPU_CHECK(gpuEventRecord(stop, nullptr));
+    RF_GPU_CHECK(gpuEventSynchronize(stop));
+    float ms = 0.0f;
+    RF_GPU_CHECK(gpuEventElapsedTime(&ms, start, stop));
+    (void)gpuEventDestroy(start);
+    (void)gpuEventDestroy(stop);
+    (void)gpuFree(a);
+    (void)gpuFree(b);
+    return 2.0 * static_cast<double>(kBytes) * kCopies / (static_cast<double>(ms) * 1e-3) / 1e9;
 }
 
 Result<std::unique_ptr<engine::Backend>> create_backend(int index) {

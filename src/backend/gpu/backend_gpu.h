@@ -26,6 +26,10 @@ struct DeviceInfo {
 // Devices the runtime reports; an error (with the runtime's reason) when none is usable.
 Result<std::vector<DeviceInfo>> list_devices();
 
+// Device-to-device copy bandwidth of GPU `index` in GB/s, counting bytes read plus bytes written
+// (the ceiling that decode's weight streaming is compared with). Takes about a tenth of a second.
+Result<double> copy_bandwidth(int index);
+
 // A backend on device `index`. Errors (no device, init failure) are returned, never fatal,
 // so callers can fall back to the CPU.
 Result<std::unique_ptr<engine::Backend>> create_backend(int index);

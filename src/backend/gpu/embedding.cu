@@ -27,9 +27,15 @@ __global__ void dequantize_f16_kernel(DeviceMatrix w, uint16_t* out) {
     const int64_t chunk = idx % chunks;
     float values[32];
     dequant_chunk32(w, row, chunk, values);
-    uint16_t* dst = out + row * w.n_cols + chunk * 32;
+    // 64 bytes of halves as four 16-byte stores.
+    int4* dst = reinterpret_cast<int4*>(out + row * w.n_cols + chunk * 32);
 #pragma unroll
-    for (int j = 0; j < 32; ++j) dst[j] = __half_as_ushort(__float2half_rn(values[j]));
+    for (int k = 0; k < 4; ++k) {
+        __half2 h[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(values[8 * k + 2 * i], values[8 * k + 2 * i + 1]);
+        dst[k] = *reinterpret_cast<const int4*>(h);
+    }
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ GemmRunner::GemmRunner(gpuStream_t stream) : stream_(stream) {
     cublasHandle_t handle;
     RF_BLAS_CHECK(cublasCreate(&handle));
     RF_BLAS_CHECK(cublasSetStream(handle, stream_));
+    // A workspace of our own, so no GEMM allocates one while it runs.
+    RF_GPU_CHECK(gpuMalloc(&workspace_, kWorkspaceBytes));
+    RF_BLAS_CHECK(cublasSetWorkspace(handle, workspace_, kWorkspaceBytes));
     blas_ = handle;
 #endif
 }
@@ -31,6 +34,7 @@ GemmRunner::~GemmRunner() {
 #if defined(RF_HAVE_CUBLAS)
     if (blas_ != nullptr) cublasDestroy(static_cast<cublasHandle_t>(blas_));
 #endif
+    if (workspace_ != nullptr) (void)gpuFree(workspace_);
     if (w_f16_ != nullptr) (void)gpuFree(w_f16_);
     if (x_f16_ != nullptr) (void)gpuFree(x_f16_);
 }
@@ -53,15 +57,20 @@ void GemmRunner::ensure(uint16_t*& buf, size_t& capacity, size_t elements) {
 void GemmRunner::run(const DeviceMatrix& w, const float* x, const QuantizedActs& acts, int n_tokens, float* y,
                      int warp_size) {
 #if defined(RF_HAVE_CUBLAS)
-    ensure(w_f16_, w_f16_capacity_, static_cast<size_t>(w.n_rows * w.n_cols));
+    // F16 weights are already what the GEMM reads (rows of n_cols halves); others are widened.
+    const uint16_t* w_f16 = reinterpret_cast<const uint16_t*>(w.qs);
+    if (w.type != quant::GgmlType::kF16 || w.qs_row_bytes != static_cast<size_t>(w.n_cols) * 2) {
+        ensure(w_f16_, w_f16_capacity_, static_cast<size_t>(w.n_rows * w.n_cols));
+        dequantize_to_f16(w, w_f16_, stream_);
+        w_f16 = w_f16_;
+    }
     ensure(x_f16_, x_f16_capacity_, static_cast<size_t>(n_tokens) * static_cast<size_t>(w.n_cols));
-    dequantize_to_f16(w, w_f16_, stream_);
     f32_to_f16(x, x_f16_, static_cast<int64_t>(n_tokens) * w.n_cols, stream_);
     // Column-major view: W^T (n_rows x n_cols) times X (n_cols x n_tokens) = Y (n_rows x n_tokens),
     // which is row-major y [n_tokens][n_rows].
     const float alpha = 1.0f, beta = 0.0f;
     RF_BLAS_CHECK(cublasGemmEx(static_cast<cublasHandle_t>(blas_), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.n_rows),
-                               n_tokens, static_cast<int>(w.n_cols), &alpha, w_f16_, CUDA_R_16F,
+                               n_tokens, static_cast<int>(w.n_cols), &alpha, w_f16, CUDA_R_16F,
                                static_cast<int>(w.n_cols), x_f16_, CUDA_R_16F, static_cast<int>(w.n_cols), &beta, y,
                                CUDA_R_32F, static_cast<int>(w.n_rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 #else

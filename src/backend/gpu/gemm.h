@@ -23,8 +23,10 @@ public:
 
 private:
     void ensure(uint16_t*& buf, size_t& capacity, size_t elements);
+    static constexpr size_t kWorkspaceBytes = size_t{32} << 20;
     gpuStream_t stream_;
     [[maybe_unused]] void* blas_ = nullptr;
+    [[maybe_unused]] void* workspace_ = nullptr;
     uint16_t* w_f16_ = nullptr;
     [[maybe_unused]] size_t w_f16_capacity_ = 0;
     uint16_t* x_f16_ = nullptr;

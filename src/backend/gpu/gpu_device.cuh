@@ -2,6 +2,8 @@
 // Included by .cu files only (CUDA-spelled; hipcc maps them).
 #pragma once
 
+#include <cstdint>
+
 #include "backend/gpu/gpu_runtime.h"
 
 // Warp (wavefront) width of the code being compiled: 64 on CDNA/GCN, 32 on RDNA and NVIDIA.
@@ -47,6 +49,11 @@ __device__ __forceinline__ float warp_max(float value) {
 #pragma unroll
     for (int offset = RF_WARP_SIZE / 2; offset > 0; offset >>= 1) value = fmaxf(value, shfl_xor(value, offset));
     return value;
+}
+
+// fp16 bits of x, saturated to the largest finite half (the KV cache never holds infinities).
+__device__ __forceinline__ uint16_t float_to_half_bits_clamped(float x) {
+    return __half_as_ushort(__float2half_rn(fminf(fmaxf(x, -65504.0f), 65504.0f)));
 }
 
 // Dot product of four signed bytes packed in a and b, accumulated onto c.

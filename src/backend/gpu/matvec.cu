@@ -213,6 +213,8 @@ struct F16RowDot {
     template <int NT>
     __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
         const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
+        // Unrolled so each lane has several 16-byte weight loads in flight.
+#pragma unroll 4
         for (int64_t c = lane * 8; c < w.n_cols; c += RF_WARP_SIZE * 8) {
             const int4 packed = load_int4(row_qs + c * 2);
             const __half2* h = reinterpret_cast<const __half2*>(&packed);

@@ -77,10 +77,24 @@ struct DeviceBatch {
 };
 // Writes k [n_tokens][n_head_kv * head_dim_k] and v [...] into the tokens' slots.
 void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, const float* v, gpuStream_t stream);
+// (rope.cu) RoPE on q [n_tokens][n_head][kv.head_dim_k] in place, and k / v
+// [n_tokens][n_head_kv][dim] written into the batch's slots with k rotated on the way (the k
+// array itself is left unrotated): rope + rope + store_kv in one launch.
+void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& kv, const DeviceBatch& batch,
+                   int32_t n_head, const RopeKernelParams& p, gpuStream_t stream);
 // Split-K causal attention; `partials` scratch of attention_scratch_floats(...) floats.
 void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
                float* out, float* partials, gpuStream_t stream);
 int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v);
+
+// ---- attention_tiled.cu ----
+// Query tiles: runs of at most kTileRows consecutive batch tokens of one sequence with ascending
+// positions; tile i is tokens [tile_starts[i], tile_starts[i + 1]) (device array of n_tiles + 1).
+inline constexpr int32_t kTileRows = 32;
+// Causal attention per (tile, head), each K/V tile read once for the tile's queries: for prefill.
+// Same inputs and output as attention(); head dims <= 256, multiples of 8.
+void attention_tiled(const PagedKvView& kv, const DeviceBatch& batch, const int32_t* tile_starts, int32_t n_tiles,
+                     const float* q, int32_t n_head, float scale, float* out, gpuStream_t stream);
 
 // ---- sampling (elementwise.cu) ----
 // out[r] = argmax of row r of logits [n_rows][n_vocab] (first maximum).

@@ -7,14 +7,14 @@
 namespace rf::gpu {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kMaxThreads = 1024;
 
 // 1 / rms of one row (+eps), reduced over the thread block; every thread gets it.
 __device__ float inverse_rms(const float* __restrict__ row, int64_t width, float eps) {
     float sum = 0.0f;
     for (int64_t c = threadIdx.x; c < width; c += blockDim.x) sum += row[c] * row[c];
     sum = warp_sum(sum);
-    __shared__ float partial[kThreads / 32];
+    __shared__ float partial[kMaxThreads / 32];
     const int warp = threadIdx.x / RF_WARP_SIZE;
     const int n_warps = blockDim.x / RF_WARP_SIZE;
     if (threadIdx.x % RF_WARP_SIZE == 0) partial[warp] = sum;
@@ -50,8 +50,13 @@ __global__ void rms_norm_quant_kernel(const float* __restrict__ x, const float* 
     }
 }
 
-// Narrow rows use a smaller block; both forms pick the same size so their sums agree bit for bit.
-int threads_for(int64_t width) { return width >= kThreads ? kThreads : 64; }
+// A row is one block, so decode steps (a row or a few) are latency-bound: wide rows get many
+// threads, each with a few columns. Both forms pick the same size so their sums agree bit for bit.
+int threads_for(int64_t width) {
+    if (width >= 4 * kMaxThreads) return kMaxThreads;
+    if (width >= 1024) return 256;
+    return 64;
+}
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Rotary position embedding (normal and NeoX pairing; linear, YaRN and frequency-factor scaling),
-// one thread per rotated pair. Mirrors the CPU backend's formulas.
+// one thread per rotated pair, and its fused form that also writes K and V into the paged cache.
+// Mirrors the CPU backend's formulas.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/ops.h"
@@ -7,16 +8,8 @@
 namespace rf::gpu {
 namespace {
 
-__global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, int32_t head_dim,
-                            RopeKernelParams p) {
-    const int32_t half = p.n_rot / 2;
-    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (idx >= n_tokens * n_head * half) return;
-    const int32_t i = static_cast<int32_t>(idx % half);
-    const int64_t th = idx / half;  // token * n_head + head
-    const int64_t t = th / n_head;
-    const float pos = static_cast<float>(positions[t]);
-
+// cos and sin (times mscale) of rotation pair i at position pos.
+__device__ void rope_cos_sin(int32_t i, float pos, const RopeKernelParams& p, float& c, float& s) {
     const float inv_freq = powf(p.freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(p.n_rot));
     float theta_extrap = pos * inv_freq;
     if (p.freq_factors != nullptr) theta_extrap /= p.freq_factors[i];
@@ -27,18 +20,83 @@ __global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens
         const float mix = ramp * p.ext_factor;
         theta = theta * (1.0f - mix) + theta_extrap * mix;
     }
-    float s, c;
     sincosf(theta, &s, &c);
     c *= p.mscale;
     s *= p.mscale;
+}
 
+// The two element indices of rotation pair i within a head.
+__device__ __forceinline__ void rope_pair(int32_t i, const RopeKernelParams& p, int32_t& a_idx, int32_t& b_idx) {
+    a_idx = p.neox ? i : 2 * i;
+    b_idx = p.neox ? i + p.n_rot / 2 : 2 * i + 1;
+}
+
+// Rotates pair `pair` (token * n_head + head, pair index) of x in place.
+__device__ __forceinline__ void rotate_pair_in_place(float* x, int64_t th, int32_t i, int32_t head_dim, float pos,
+                                                     const RopeKernelParams& p) {
+    float s, c;
+    rope_cos_sin(i, pos, p, c, s);
     float* v = x + th * head_dim;
-    const int32_t a_idx = p.neox ? i : 2 * i;
-    const int32_t b_idx = p.neox ? i + half : 2 * i + 1;
+    int32_t a_idx, b_idx;
+    rope_pair(i, p, a_idx, b_idx);
     const float a = v[a_idx];
     const float b = v[b_idx];
     v[a_idx] = a * c - b * s;
     v[b_idx] = a * s + b * c;
+}
+
+__global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, int32_t head_dim,
+                            RopeKernelParams p) {
+    const int32_t half = p.n_rot / 2;
+    const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (idx >= n_tokens * n_head * half) return;
+    const int64_t th = idx / half;  // token * n_head + head
+    rotate_pair_in_place(x, th, static_cast<int32_t>(idx % half), head_dim, static_cast<float>(positions[th / n_head]), p);
+}
+
+// One pass over three ranges of work items: the rotation pairs of q (in place), the elements of
+// k (rotated on their way into the cache; the k activation is left as it is, so no thread reads
+// an element another one writes) and the elements of v (copied into the cache).
+__global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, PagedKvView kv, const int32_t* positions,
+                                     const int32_t* slots, int64_t n_tokens, int32_t n_head, RopeKernelParams p) {
+    const int32_t half = p.n_rot / 2;
+    const int64_t n_q = n_tokens * n_head * half;
+    const int64_t n_k = n_tokens * kv.n_head_kv * kv.head_dim_k;
+    const int64_t n_v = n_tokens * kv.n_head_kv * kv.head_dim_v;
+    int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    if (idx < n_q) {
+        const int64_t th = idx / half;
+        rotate_pair_in_place(q, th, static_cast<int32_t>(idx % half), kv.head_dim_k,
+                             static_cast<float>(positions[th / n_head]), p);
+        return;
+    }
+    idx -= n_q;
+    const bool is_k = idx < n_k;
+    if (!is_k) idx -= n_k;
+    if (idx >= n_v) return;
+    const int32_t dim = is_k ? kv.head_dim_k : kv.head_dim_v;
+    const int32_t d = static_cast<int32_t>(idx % dim);
+    const int64_t th = idx / dim;  // token * n_head_kv + head
+    const int64_t t = th / kv.n_head_kv;
+    const int32_t g = static_cast<int32_t>(th % kv.n_head_kv);
+    float value;
+    if (!is_k) {
+        value = v[idx];
+    } else if (d < p.n_rot) {
+        const int32_t i = p.neox ? (d < half ? d : d - half) : d / 2;
+        int32_t a_idx, b_idx;
+        rope_pair(i, p, a_idx, b_idx);
+        float s, c;
+        rope_cos_sin(i, static_cast<float>(positions[t]), p, c, s);
+        const float a = k[th * dim + a_idx];
+        const float b = k[th * dim + b_idx];
+        value = d == a_idx ? a * c - b * s : a * s + b * c;
+    } else {
+        value = k[idx];
+    }
+    const int32_t slot = slots[t];
+    const int64_t row = (static_cast<int64_t>(slot / kv.block_size) * kv.n_head_kv + g) * kv.block_size + slot % kv.block_size;
+    (is_k ? kv.k : kv.v)[row * dim + d] = float_to_half_bits_clamped(value);
 }
 
 }  // namespace
@@ -50,6 +108,17 @@ void rope(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, 
     constexpr int kThreads = 256;
     rope_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(x, positions, n_tokens,
                                                                                              n_head, head_dim, p);
+    RF_GPU_CHECK_LAUNCH();
+}
+
+void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& kv, const DeviceBatch& batch,
+                   int32_t n_head, const RopeKernelParams& p, gpuStream_t stream) {
+    const int64_t n = static_cast<int64_t>(batch.n_tokens) *
+                      (int64_t{n_head} * (p.n_rot / 2) + int64_t{kv.n_head_kv} * (kv.head_dim_k + kv.head_dim_v));
+    if (n == 0) return;
+    constexpr int kThreads = 256;
+    rope_store_kv_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
+        q, k, v, kv, batch.positions, batch.kv_slots, batch.n_tokens, n_head, p);
     RF_GPU_CHECK_LAUNCH();
 }
 

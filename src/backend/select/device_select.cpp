@@ -83,7 +83,7 @@ Result<uint64_t> gpu_free_bytes(int index) {
 #endif
 }
 
-std::string describe_devices() {
+std::string describe_devices(bool measure_bandwidth) {
     std::string out;
 #if defined(RF_HAVE_GPU)
     auto devices = gpu::list_devices();
@@ -92,11 +92,16 @@ std::string describe_devices() {
             out += fmt::format("gpu:{}  {} {} ({}), {} MiB total, {} MiB free, warp {}, {} multiprocessors\n", d.index,
                                d.platform, d.name, d.arch, d.total_bytes >> 20, d.free_bytes >> 20, d.warp_size,
                                d.multiprocessors);
+            if (measure_bandwidth) {
+                auto bw = gpu::copy_bandwidth(d.index);
+                if (bw.is_ok()) out += fmt::format("        device copy bandwidth {:.0f} GB/s (read + write)\n", bw.value());
+            }
         }
     } else {
         out += fmt::format("no GPU: {}\n", devices.message());
     }
 #else
+    (void)measure_bandwidth;
     out += "no GPU backend in this build (configure with the cuda or hip preset)\n";
 #endif
     out += "cpu    always available\n";

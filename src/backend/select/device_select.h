@@ -37,6 +37,7 @@ std::unique_ptr<engine::Backend> create_cpu_backend(int n_threads);
 Result<uint64_t> gpu_free_bytes(int index);
 
 // Human-readable list of the devices found (for `--list-devices` and `inspect`).
-std::string describe_devices();
+// measure_bandwidth: also time a device-to-device copy on each GPU.
+std::string describe_devices(bool measure_bandwidth = false);
 
 }  // namespace rf::backend

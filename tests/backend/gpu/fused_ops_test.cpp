@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "backend/gpu/gpu_matrix.h"
@@ -182,6 +183,60 @@ TEST(GpuFusedOps, RmsNormQuantizeMatchesRmsNormThenQuantize) {
                 ASSERT_EQ(got_ds[i].y, want_ds[i].y) << "block " << i;
             }
         }
+    }
+}
+
+// rope_store_kv against rope (q), rope (k), store_kv: normal and NeoX pairing, partial rotary
+// dims, GQA, tokens of two sequences in shuffled cache slots.
+TEST(GpuFusedOps, RopeStoreKvMatchesRopeThenStore) {
+    RF_SKIP_WITHOUT_GPU();
+    std::mt19937 rng(5);
+    struct Shape {
+        bool neox;
+        int32_t n_head, n_head_kv, head_dim, n_rot;
+    };
+    for (const Shape& sh : {Shape{false, 4, 2, 64, 64}, Shape{true, 6, 3, 128, 128}, Shape{true, 4, 4, 40, 24},
+                            Shape{false, 2, 1, 256, 128}}) {
+        constexpr int32_t kTokens = 11, kBlockSize = 16, kBlocks = 4;
+        RopeKernelParams p;
+        p.neox = sh.neox;
+        p.n_rot = sh.n_rot;
+        p.freq_base = 10000.0f;
+        const std::vector<int32_t> positions = {0, 1, 2, 3, 4, 5, 6, 17, 18, 19, 20};
+        const std::vector<int32_t> slots = {48, 49, 50, 51, 52, 53, 54, 1, 2, 3, 4};
+        DeviceBuffer<int32_t> d_pos(positions), d_slots(slots);
+        DeviceBatch batch;
+        batch.n_tokens = kTokens;
+        batch.positions = d_pos.get();
+        batch.kv_slots = d_slots.get();
+        const size_t n_q = static_cast<size_t>(kTokens * sh.n_head * sh.head_dim);
+        const size_t n_kv = static_cast<size_t>(kTokens * sh.n_head_kv * sh.head_dim);
+        const std::vector<float> q = random_floats(n_q, rng), k = random_floats(n_kv, rng), v = random_floats(n_kv, rng);
+        const size_t pool = static_cast<size_t>(kBlocks * sh.n_head_kv * kBlockSize * sh.head_dim);
+        auto run = [&](bool fused) {
+            DeviceBuffer<float> dq(q), dk(k), dv(v);
+            DeviceBuffer<uint16_t> kc(std::vector<uint16_t>(pool, 0)), vc(std::vector<uint16_t>(pool, 0));
+            const PagedKvView view{kc.get(), vc.get(), kBlockSize, sh.n_head_kv, sh.head_dim, sh.head_dim};
+            if (fused) {
+                rope_store_kv(dq.get(), dk.get(), dv.get(), view, batch, sh.n_head, p, nullptr);
+            } else {
+                rope(dq.get(), d_pos.get(), kTokens, sh.n_head, sh.head_dim, p, nullptr);
+                rope(dk.get(), d_pos.get(), kTokens, sh.n_head_kv, sh.head_dim, p, nullptr);
+                store_kv(view, batch, dk.get(), dv.get(), nullptr);
+            }
+            RF_GPU_CHECK(gpuDeviceSynchronize());
+            return std::make_tuple(dq.to_host(), kc.to_host(), vc.to_host());
+        };
+        const auto [q_ref, k_ref, v_ref] = run(false);
+        const auto [q_got, k_got, v_got] = run(true);
+        double q_err = 0.0;
+        for (size_t i = 0; i < n_q; ++i) q_err = std::max(q_err, std::fabs(double(q_got[i]) - double(q_ref[i])));
+        EXPECT_LE(q_err, 1e-5) << "head_dim " << sh.head_dim;
+        EXPECT_EQ(v_got, v_ref) << "head_dim " << sh.head_dim;
+        // The same formula in two kernels: allow one fp16 step for contraction differences.
+        int off = 0;
+        for (size_t i = 0; i < pool; ++i) off += std::abs(int(k_got[i]) - int(k_ref[i])) > 1;
+        EXPECT_EQ(off, 0) << "head_dim " << sh.head_dim << " n_rot " << sh.n_rot << (sh.neox ? " neox" : "");
     }
 }
 
