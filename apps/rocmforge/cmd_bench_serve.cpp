@@ -223,9 +223,11 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
                std::string& first_error) {
     std::vector<double> ttft, itl, e2e, tpot;
     int64_t tokens = 0;
+    int64_t streamed = 0;  // tokens that reached the client, failed requests included
     int ok = 0, without_usage = 0;
     std::map<std::string, int> finish_reasons;
     for (const RequestResult& r : results) {
+        streamed += r.tokens;
         if (!r.ok) {
             if (first_error.empty()) first_error = r.error;
             continue;
@@ -247,6 +249,8 @@ json summarize(const BenchArgs& a, const std::vector<RequestResult>& results, do
             {"without_usage", without_usage}, {"max_tokens", a.max_tokens},
             {"prompt_words", a.prompt_len}, {"wall_seconds", wall}, {"generated_tokens", tokens},
             {"generated_tokens_per_second", wall > 0 ? static_cast<double>(tokens) / wall : 0.0},
+            {"streamed_tokens", streamed},
+            {"streamed_tokens_per_second", wall > 0 ? static_cast<double>(streamed) / wall : 0.0},
             {"requests_per_second", wall > 0 ? ok / wall : 0.0}, {"ttft_ms", distribution_ms(ttft)},
             {"itl_ms", distribution_ms(itl)}, {"tpot_ms", distribution_ms(tpot)},
             {"e2e_ms", distribution_ms(e2e)}};
@@ -271,6 +275,8 @@ void print_report(const BenchArgs& a, const std::vector<RequestResult>& results,
         std::printf("| wall time | %.2f s |\n", wall);
         std::printf("| generated tokens | %lld |\n", static_cast<long long>(report["generated_tokens"].get<int64_t>()));
         std::printf("| aggregate generated tokens/s | %.1f |\n", report["generated_tokens_per_second"].get<double>());
+        std::printf("| tokens/s streamed (failed requests too) | %.1f |\n",
+                    report["streamed_tokens_per_second"].get<double>());
         std::printf("| requests/s | %.2f |\n", report["requests_per_second"].get<double>());
         for (const char* key : {"ttft_ms", "itl_ms", "tpot_ms", "e2e_ms"}) {
             const json& d = report[key];

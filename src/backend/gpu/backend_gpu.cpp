@@ -3,10 +3,12 @@
 // grown only when a larger step arrives. All work is queued on one stream.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <set>
+#include <string_view>
 #include <numbers>
 
 #include "backend/gpu/backend_gpu.h"
@@ -68,8 +70,10 @@ public:
         gemm_ = std::make_unique<GemmRunner>(stream_);
         profiler_ = std::make_unique<GpuProfiler>(stream_);
         arena_ = std::make_unique<WeightArena>();
-        // Timing each op needs them launched one by one.
-        graphs_enabled_ = !profiler_->enabled();
+        // Timing each op needs them launched one by one; ROCMFORGE_GPU_GRAPHS=off also turns
+        // graphs off (to tell a graph problem from a kernel one).
+        const char* graphs_env = std::getenv("ROCMFORGE_GPU_GRAPHS");
+        graphs_enabled_ = !profiler_->enabled() && !(graphs_env != nullptr && std::string_view(graphs_env) == "off");
     }
     ~GpuBackend() override {
         (void)gpuStreamSynchronize(stream_);
@@ -180,10 +184,12 @@ public:
     }
 
 private:
-    // Decode steps (up to kMaxMatvecTokens tokens) are recorded as a graph the second time a step
-    // of the same shape arrives, and replayed from then on: one launch instead of hundreds.
-    // Larger steps dequantize each matrix to fp16 for the GEMM. Models with experts are excluded
-    // (their routing reads back to the host mid-step).
+    // Steps of up to kMaxGraphTokens tokens (decode, batched decode) are recorded as a graph the
+    // second time a step of the same shape arrives, and replayed from then on: one launch instead
+    // of hundreds. (Steps over kMaxMatvecTokens tokens dequantize each matrix to fp16 for the
+    // GEMM, inside the graph too.) Models with experts are excluded (their routing reads back to
+    // the host mid-step).
+    static constexpr int32_t kMaxGraphTokens = 64;
     enum class StepMode { kDirect, kCapture, kReplay };
     struct GraphKey {
         int32_t n_tokens, n_outputs, n_seqs, kv_bucket, n_tiles;
@@ -415,7 +421,7 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
     tile_starts_.push_back(batch.n_tokens);
     upload_step(batch);
 
-    if (!graphs_enabled_ || batch.n_tokens > kMaxMatvecTokens) return;
+    if (!graphs_enabled_ || batch.n_tokens > kMaxGraphTokens) return;
     // Attention grids cover a bucket of keys (blocks past a token's keys exit at once), so one
     // graph serves kKvBucket consecutive positions.
     max_kv_ = (max_kv_ + kKvBucket - 1) / kKvBucket * kKvBucket;
