@@ -154,8 +154,12 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
     }
 }
 
+// Merges the splits of one (head, token). With `acts.qs` set it also writes the output row
+// quantized for the next mat-vec (quantize_act.h): head h's dims are columns h * dv + d, and dv
+// is a multiple of 32, so each 32-column block lies within one head and its threads.
 __global__ void attention_combine_kernel(const float* __restrict__ partials, int32_t n_head, int32_t n_splits,
-                                         int32_t dv, const int32_t* positions, float* __restrict__ out) {
+                                         int32_t dv, const int32_t* positions, float* __restrict__ out,
+                                         QuantizedActs acts) {
     const int32_t h = blockIdx.x, t = blockIdx.y;
     const int32_t used = (positions[t] + kSplitKeys) / kSplitKeys;  // splits holding keys
     const float* part = partials + (static_cast<int64_t>(t) * n_head + h) * n_splits * (2 + dv);
@@ -168,6 +172,10 @@ __global__ void attention_combine_kernel(const float* __restrict__ partials, int
         float a = 0.0f;
         for (int s = 0; s < used; ++s) a += part[s * (2 + dv) + 2 + d] * __expf(part[s * (2 + dv)] - m_all);
         out[(static_cast<int64_t>(t) * n_head + h) * dv + d] = a * inv;
+        if (acts.qs != nullptr) {
+            quantize_block32(a * inv, static_cast<int64_t>(h) * dv + d, acts.qs + t * acts.n_cols_padded,
+                             acts.ds + t * (acts.n_cols_padded / 32));
+        }
     }
 }
 
@@ -188,14 +196,16 @@ int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_k
 }
 
 void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
-               float* out, float* partials, gpuStream_t stream) {
+               float* out, float* partials, gpuStream_t stream, const QuantizedActs* out_acts) {
     if (batch.n_tokens == 0) return;
     const int32_t n_splits = splits_for(batch.max_kv);
     const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
     attention_partial_kernel<<<grid, kThreads, 0, stream>>>(kv, batch, q, n_head, scale, n_splits, partials);
     RF_GPU_CHECK_LAUNCH();
     const dim3 grid2(static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
-    attention_combine_kernel<<<grid2, 128, 0, stream>>>(partials, n_head, n_splits, kv.head_dim_v, batch.positions, out);
+    const QuantizedActs acts = out_acts != nullptr ? *out_acts : QuantizedActs{};
+    attention_combine_kernel<<<grid2, 128, 0, stream>>>(partials, n_head, n_splits, kv.head_dim_v, batch.positions, out,
+                                                        acts);
     RF_GPU_CHECK_LAUNCH();
 }
 

@@ -154,8 +154,16 @@ public:
             return;
         }
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
-        gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out),
-                       attn_scratch_.get(static_cast<size_t>(need)), stream_);
+        float* scratch = attn_scratch_.get(static_cast<size_t>(need));
+        // Decode: the output projection's mat-vec reads the output quantized; the merge writes it so.
+        if (batch_.n_tokens <= kMaxMatvecTokens && attention_can_quantize(p.n_head, p.head_dim_v)) {
+            const int64_t width = int64_t{p.n_head} * p.head_dim_v;
+            const QuantizedActs acts = act_buffers(width, batch_.n_tokens);
+            gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, stream_, &acts);
+            remember_acts(f32(out), width, batch_.n_tokens);
+            return;
+        }
+        gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, stream_);
     }
     void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
     void finish_step() override;

@@ -82,9 +82,16 @@ void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, c
 // array itself is left unrotated): rope + rope + store_kv in one launch.
 void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& kv, const DeviceBatch& batch,
                    int32_t n_head, const RopeKernelParams& p, gpuStream_t stream);
-// Split-K causal attention; `partials` scratch of attention_scratch_floats(...) floats.
+// Split-K causal attention; `partials` scratch of attention_scratch_floats(...) floats. With
+// `out_acts`, out is also written quantized for the mat-vec that reads it (as quantize_acts
+// would); that needs head_dim_v % 32 == 0 and no padding (n_head * head_dim_v ==
+// out_acts->n_cols_padded).
 void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
-               float* out, float* partials, gpuStream_t stream);
+               float* out, float* partials, gpuStream_t stream, const QuantizedActs* out_acts = nullptr);
+// True when attention() can write its output quantized for these dims.
+inline bool attention_can_quantize(int32_t n_head, int32_t head_dim_v) {
+    return head_dim_v % 32 == 0 && padded_act_cols(int64_t{n_head} * head_dim_v) == int64_t{n_head} * head_dim_v;
+}
 int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v);
 
 // ---- attention_tiled.cu ----

@@ -7,9 +7,11 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "backend/gpu/ops.h"
+#include "backend/gpu/quantize_act.h"
 #include "core/half.h"
 #include "gpu_test_util.h"
 
@@ -100,6 +102,38 @@ public:
         return out;
     }
 
+    // The split-K kernel's output with its quantized form written by the merge (fused) or by
+    // quantize_acts afterwards: {out, qs, ds as floats}.
+    std::tuple<std::vector<float>, std::vector<int8_t>, std::vector<float>> run_quantized(bool fused) const {
+        DeviceBuffer<uint16_t> k(k_), v(v_);
+        DeviceBuffer<float> q(q_), out(q_.size());
+        DeviceBuffer<int32_t> positions(positions_), token_seq(token_seq_), offsets(offsets_), tables(tables_);
+        const PagedKvView view{k.get(), v.get(), kBlockSize, c_.n_head_kv, c_.head_dim, c_.head_dim};
+        DeviceBatch batch;
+        batch.n_tokens = n_tokens();
+        batch.positions = positions.get();
+        batch.token_seq = token_seq.get();
+        batch.block_table_offsets = offsets.get();
+        batch.block_tables = tables.get();
+        batch.max_kv = *std::max_element(positions_.begin(), positions_.end()) + 1;
+        const int64_t width = int64_t{c_.n_head} * c_.head_dim;
+        const int64_t padded = padded_act_cols(width);
+        DeviceBuffer<int8_t> qs(static_cast<size_t>(padded * n_tokens()));
+        DeviceBuffer<float2> ds(static_cast<size_t>(padded / 32 * n_tokens()));
+        const QuantizedActs acts{qs.get(), ds.get(), padded};
+        DeviceBuffer<float> partials(static_cast<size_t>(
+            attention_scratch_floats(batch.n_tokens, c_.n_head, batch.max_kv, c_.head_dim)));
+        attention(view, batch, q.get(), c_.n_head, scale(), out.get(), partials.get(), nullptr, fused ? &acts : nullptr);
+        if (!fused) quantize_acts(out.get(), width, n_tokens(), acts, nullptr);
+        RF_GPU_CHECK(gpuDeviceSynchronize());
+        std::vector<float> ds_flat;
+        for (const float2& d : ds.to_host()) {
+            ds_flat.push_back(d.x);
+            ds_flat.push_back(d.y);
+        }
+        return {out.to_host(), qs.to_host(), ds_flat};
+    }
+
     // Runs the split-K kernel (tiled = false) or the tiled one on the device.
     std::vector<float> run(bool tiled) const {
         DeviceBuffer<uint16_t> k(k_), v(v_);
@@ -171,6 +205,28 @@ TEST(GpuAttention, SplitKAndTiledMatchReference) {
         expect_close(f.run(false), ref, "split-K", c);
         expect_close(f.run(true), ref, "tiled", c);
     }
+}
+
+// Decode steps take the output projection's int8 activations from the attention merge: the same
+// bytes quantize_acts writes from the float output.
+TEST(GpuAttention, MergeWritesQuantizedOutput) {
+    RF_SKIP_WITHOUT_GPU();
+    std::mt19937 rng(11);
+    const std::vector<Case> cases = {
+        {8, 4, 64, {{30, 1}, {0, 1}, {140, 1}}},  // width 512
+        {16, 16, 128, {{200, 1}, {7, 1}}},         // width 2048, keys over two splits
+    };
+    for (const Case& c : cases) {
+        ASSERT_TRUE(attention_can_quantize(c.n_head, c.head_dim));
+        const AttentionFixture f(c, rng);
+        const auto [out_ref, qs_ref, ds_ref] = f.run_quantized(false);
+        const auto [out_got, qs_got, ds_got] = f.run_quantized(true);
+        EXPECT_EQ(out_got, out_ref) << "head_dim " << c.head_dim;
+        EXPECT_EQ(qs_got, qs_ref) << "head_dim " << c.head_dim;
+        EXPECT_EQ(ds_got, ds_ref) << "head_dim " << c.head_dim;
+    }
+    EXPECT_FALSE(attention_can_quantize(4, 40));  // head dims not a multiple of 32
+    EXPECT_FALSE(attention_can_quantize(3, 96));  // 288 columns: padded to 512
 }
 
 }  // namespace
