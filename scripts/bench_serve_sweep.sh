@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs `rocmforge bench-serve` against one OpenAI-compatible server (rocmforge serve,
 # llama-server, vLLM, ...) at several stream counts and prints one markdown table: aggregate
-# generated tokens/s and p50/p99 of TTFT, inter-token latency (gaps between streamed chunks) and
-# TPOT (a request's time per token after the first) per stream count.
+# generated tokens/s (completed requests, and all streamed tokens) and p50/p99 of TTFT,
+# inter-token latency (gaps between streamed chunks) and TPOT (a request's time per token after
+# the first) per stream count, then the first failure of each stream count that had one.
 # It builds and downloads nothing: it uses the rocmforge binary it is given or finds.
 #
 #   scripts/bench_serve_sweep.sh --url http://127.0.0.1:8080 [--streams "1 8 32 64"]
