@@ -4,6 +4,7 @@
 // input (Q/K/V), and the epilogue can accumulate into the output or apply SwiGLU.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/matvec.h"
 
 namespace rf::gpu {
@@ -241,6 +242,7 @@ struct F16RowDot {
 // writes silu(w[0] . x) * (w[1] . x).
 template <typename Dot, int NT, MatvecEpilogue E>
 __global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in) {
+    wait_for_predecessor();
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
     const int64_t set_row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -274,13 +276,16 @@ template <typename Dot, int NT>
 void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
     switch (e) {
         case MatvecEpilogue::kStore:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kStore><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kStore>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
         case MatvecEpilogue::kAccumulate:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
         case MatvecEpilogue::kSwiglu:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
     }
 }
