@@ -133,6 +133,56 @@ struct UnitQ4_K {
     }
 };
 
+// Q5_K unit = a quarter super-block as in Q4_K, each element with a fifth bit: bit 2j (low
+// nibbles, sub-block 2j) or 2j+1 (high nibbles) of the qh byte at the same position. Native
+// block: d, dmin, scales[12] | qh[32] | qs[128]; values 0..31 fit dp4a's signed bytes.
+struct UnitQ5_K {
+    static constexpr int kElems = 64;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int64_t sb = u >> 2;
+        const int j = static_cast<int>(u & 3);
+        const uint8_t* block = row_qs + sb * 176;
+        const int4 head = load_int4(block);  // d, dmin, scales[12]
+        const int4 h0 = load_int4(block + 16), h1 = load_int4(block + 32);
+        const int4 q0 = load_int4(block + 48 + 32 * j), q1 = load_int4(block + 64 + 32 * j);
+        const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
+        const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
+        int sc0, m0, sc1, m1;
+        UnitQ4_K::scale_min(scales, 2 * j, sc0, m0);
+        UnitQ4_K::scale_min(scales, 2 * j + 1, sc1, m1);
+        const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+        const int hw[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
+        int lo[8], hi[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            lo[k] = (qw[k] & (int)kLowNibbles) | (((hw[k] >> (2 * j)) & 0x01010101) << 4);
+            hi[k] = ((qw[k] >> 4) & (int)kLowNibbles) | (((hw[k] >> (2 * j + 1)) & 0x01010101) << 4);
+        }
+        const int64_t act_block = sb * 8 + 2 * j;
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const int8_t* xq = acts[t].qs + act_block * 32;
+            const int4 xa0 = load_int4(xq), xa1 = load_int4(xq + 16);
+            const int4 xb0 = load_int4(xq + 32), xb1 = load_int4(xq + 48);
+            const int xa[8] = {xa0.x, xa0.y, xa0.z, xa0.w, xa1.x, xa1.y, xa1.z, xa1.w};
+            const int xb[8] = {xb0.x, xb0.y, xb0.z, xb0.w, xb1.x, xb1.y, xb1.z, xb1.w};
+            int s0 = 0, s1 = 0;
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                s0 = dot4_i8(lo[k], xa[k], s0);
+                s1 = dot4_i8(hi[k], xb[k], s1);
+            }
+            const float2 da = acts[t].ds[act_block];
+            const float2 db = acts[t].ds[act_block + 1];
+            acc[t] += d * (sc0 * da.x * static_cast<float>(s0) + sc1 * db.x * static_cast<float>(s1)) -
+                      dmin * (m0 * da.y + m1 * db.y);
+        }
+    }
+};
+
 // Q6_K unit = a quarter super-block: half n (128 elements) x lanes l0..l0+15 of its 32 columns,
 // i.e. 4 groups of 16 elements at 128n + l0 + {0, 32, 64, 96}. Packed block: ql | qh | scales.
 struct UnitQ6_K {
@@ -297,6 +347,7 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, grid, stream); break;
         default:
