@@ -53,8 +53,23 @@ PackedMatrix pack_plain(quant::GgmlType type, const void* rows, int64_t n_rows, 
 
 bool gpu_supports_type(quant::GgmlType type) {
     using quant::GgmlType;
-    return type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0 || type == GgmlType::kQ4_K ||
-           type == GgmlType::kQ5_K || type == GgmlType::kQ6_K || type == GgmlType::kF16;
+    switch (type) {
+        case GgmlType::kQ4_0:
+        case GgmlType::kQ8_0:
+        case GgmlType::kQ4_K:
+        case GgmlType::kQ5_K:
+        case GgmlType::kQ6_K:
+        case GgmlType::kF16:
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
+            return true;
+        default:
+            return false;
+    }
 }
 
 Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, int64_t n_rows, int64_t n_cols) {
@@ -82,6 +97,12 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
         case GgmlType::kQ4_K:
         case GgmlType::kQ5_K:
         case GgmlType::kF16:
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
             return pack_plain(type, gguf_rows, n_rows, n_cols);
         default:
             break;

@@ -6,6 +6,7 @@
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/matvec.h"
+#include "backend/gpu/packed_dequant.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -287,6 +288,27 @@ struct F16RowDot {
     }
 };
 
+// Types without an int8 unit (Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K): each lane dequantizes whole
+// 32-element chunks of the native blocks (packed_dequant.cuh) and dots them with the float rows.
+struct DequantRowDot {
+    template <int NT>
+    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
+        for (int64_t chunk = lane; chunk < w.n_cols / 32; chunk += RF_WARP_SIZE) {
+            float v[32];
+            dequant_chunk32(w, row, chunk, v);
+#pragma unroll
+            for (int t = 0; t < NT; ++t) {
+                const float* x = in.x + t * w.n_cols + chunk * 32;
+#pragma unroll
+                for (int k = 0; k < 8; ++k) {
+                    const float4 xv = *reinterpret_cast<const float4*>(x + 4 * k);
+                    acc[t] += v[4 * k] * xv.x + v[4 * k + 1] * xv.y + v[4 * k + 2] * xv.z + v[4 * k + 3] * xv.w;
+                }
+            }
+        }
+    }
+};
+
 // One warp per output row of the set (rows of its matrices one after the other); lanes stride
 // over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
 // writes silu(w[0] . x) * (w[1] . x).
@@ -350,6 +372,12 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K: launch_epilogue<DequantRowDot, NT>(set, e, in, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();
