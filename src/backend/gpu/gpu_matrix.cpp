@@ -66,6 +66,8 @@ bool gpu_supports_type(quant::GgmlType type) {
         case GgmlType::kMXFP4:
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS:
             return true;
         default:
             return false;
@@ -103,6 +105,8 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
         case GgmlType::kMXFP4:
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS:
             return pack_plain(type, gguf_rows, n_rows, n_cols);
         default:
             break;

@@ -288,7 +288,7 @@ struct F16RowDot {
     }
 };
 
-// Types without an int8 unit (Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K): each lane dequantizes whole
+// Types without an int8 unit (Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K, IQ4_NL, IQ4_XS): each lane dequantizes whole
 // 32-element chunks of the native blocks (packed_dequant.cuh) and dots them with the float rows.
 struct DequantRowDot {
     template <int NT>
@@ -377,7 +377,9 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ5_1:
         case GgmlType::kMXFP4:
         case GgmlType::kQ2_K:
-        case GgmlType::kQ3_K: launch_epilogue<DequantRowDot, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();

@@ -41,6 +41,13 @@ __device__ __forceinline__ int mxfp4_doubled(int q) {
     return (q & 8) ? -magnitude : magnitude;
 }
 
+// The IQ4_NL / IQ4_XS codebook in constant memory (device code cannot index the host array).
+#define RF_IQ4NL(i) quant::kIQ4NLValues[i]
+static __constant__ int8_t kIQ4NLDevice[16] = {
+    RF_IQ4NL(0), RF_IQ4NL(1), RF_IQ4NL(2),  RF_IQ4NL(3),  RF_IQ4NL(4),  RF_IQ4NL(5),  RF_IQ4NL(6),  RF_IQ4NL(7),
+    RF_IQ4NL(8), RF_IQ4NL(9), RF_IQ4NL(10), RF_IQ4NL(11), RF_IQ4NL(12), RF_IQ4NL(13), RF_IQ4NL(14), RF_IQ4NL(15)};
+#undef RF_IQ4NL
+
 // Writes elements [32 * chunk, 32 * chunk + 32) of row `row` of `w` to out[0..31].
 __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64_t chunk, float* out) {
     const uint8_t* qs = w.qs + row * w.qs_row_bytes;
@@ -177,6 +184,21 @@ __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64
             const uint8_t* b = qs + chunk * 17;  // e, qs[16]
             const float d = quant::e8m0_to_float_half(b[0]);
             for (int j = 0; j < 32; ++j) out[j] = static_cast<float>(mxfp4_doubled(nibble32(b + 1, j))) * d;
+            break;
+        }
+        case quant::GgmlType::kIQ4_NL: {
+            const uint8_t* b = qs + chunk * 18;  // d, qs[16]
+            const float d = half_at(b);
+            for (int j = 0; j < 32; ++j) out[j] = d * static_cast<float>(kIQ4NLDevice[nibble32(b + 2, j)]);
+            break;
+        }
+        case quant::GgmlType::kIQ4_XS: {
+            // d, scales_h (u16), scales_l[4], qs[128]; sub-block s is the chunk's 32 elements.
+            const uint8_t* b = qs + (chunk / 8) * 136;
+            const int s = static_cast<int>(chunk % 8);
+            const uint16_t scales_h = static_cast<uint16_t>(b[2] | (b[3] << 8));
+            const float dl = half_at(b) * static_cast<float>(quant::unpack_scale_iq4_xs(s, b + 4, scales_h));
+            for (int j = 0; j < 32; ++j) out[j] = dl * static_cast<float>(kIQ4NLDevice[nibble32(b + 8 + 16 * s, j)]);
             break;
         }
         case quant::GgmlType::kQ2_K: {
