@@ -32,7 +32,7 @@ __device__ __forceinline__ void rope_pair(int32_t i, const RopeKernelParams& p, 
     b_idx = p.neox ? i + p.n_rot / 2 : 2 * i + 1;
 }
 
-// Rotates pair `pair` (token * n_head + head, pair index) of x in place.
+// Rotates pair i of head row th (token * n_head + head) of x in place.
 __device__ __forceinline__ void rotate_pair_in_place(float* x, int64_t th, int32_t i, int32_t head_dim, float pos,
                                                      const RopeKernelParams& p) {
     float s, c;
