@@ -218,6 +218,80 @@ void fast_q5_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     }
 }
 
+// Q2_K / Q3_K low bits: element e's 2-bit level goes to bit pair 2 * ((e % 128) / 32) of
+// qs[32 * (e / 128) + e % 32].
+void pack_two_bit_levels(const uint8_t* levels, uint8_t* qs) {
+    for (int e = 0; e < kQK_K; ++e) {
+        qs[32 * (e / 128) + e % 32] |= static_cast<uint8_t>((levels[e] & 3) << (2 * ((e % 128) / 32)));
+    }
+}
+
+// Q2_K: 16 sub-blocks of 16, x ~ d * (sc & 15) * q - dmin * (sc >> 4), q in 0..3. Per sub-block
+// the scale (max - min) / 3 and the min -min(0, min x), as 4-bit codes of the super-block's
+// d and dmin.
+void fast_q2_k(const float* x, uint8_t* dst, int64_t n_blocks) {
+    for (int64_t ib = 0; ib < n_blocks; ++ib) {
+        const float* xb = x + ib * kQK_K;
+        float sc[16], mn[16], max_sc = 0.0f, max_mn = 0.0f;
+        for (int j = 0; j < 16; ++j) {
+            float lo = 0.0f, hi = xb[16 * j];
+            for (int i = 0; i < 16; ++i) {
+                lo = std::fmin(lo, xb[16 * j + i]);
+                hi = std::fmax(hi, xb[16 * j + i]);
+            }
+            sc[j] = std::fmax(0.0f, hi - lo) / 3.0f;
+            mn[j] = -lo;
+            max_sc = std::fmax(max_sc, sc[j]);
+            max_mn = std::fmax(max_mn, mn[j]);
+        }
+        BlockQ2_K b{};
+        b.d = to_half(max_sc / 15.0f);
+        b.dmin = to_half(max_mn / 15.0f);
+        const float d = fp16_to_float(b.d), dmin = fp16_to_float(b.dmin);
+        uint8_t levels[kQK_K];
+        for (int j = 0; j < 16; ++j) {
+            const int ls = clamp_int(nearest_int(sc[j] * inverse(d)), 0, 15);
+            const int lm = clamp_int(nearest_int(mn[j] * inverse(dmin)), 0, 15);
+            b.scales[j] = static_cast<uint8_t>(ls | (lm << 4));
+            const float m = dmin * static_cast<float>(lm);
+            const float is = inverse(d * static_cast<float>(ls));
+            for (int i = 0; i < 16; ++i) {
+                levels[16 * j + i] = static_cast<uint8_t>(clamp_int(nearest_int((xb[16 * j + i] + m) * is), 0, 3));
+            }
+        }
+        pack_two_bit_levels(levels, b.qs);
+        store_block(b, dst, ib);
+    }
+}
+
+// Q3_K: 16 sub-blocks of 16, x ~ d * sc * q with q in -4..3 and sc a signed 6-bit code. Each
+// sub-block scale puts its extreme on level -4; the largest scale lands on code -32.
+void fast_q3_k(const float* x, uint8_t* dst, int64_t n_blocks) {
+    for (int64_t ib = 0; ib < n_blocks; ++ib) {
+        const float* xb = x + ib * kQK_K;
+        float sc[16];
+        for (int j = 0; j < 16; ++j) sc[j] = signed_extreme(xb + 16 * j, 16) / -4.0f;
+        BlockQ3_K b{};
+        b.d = to_half(signed_extreme(sc, 16) / -32.0f);
+        const float d = fp16_to_float(b.d), id = inverse(d);
+        uint8_t biased[16], levels[kQK_K];
+        for (int j = 0; j < 16; ++j) {
+            const int ls = clamp_int(nearest_int(sc[j] * id), -32, 31);
+            biased[j] = static_cast<uint8_t>(ls + 32);
+            const float is = inverse(d * static_cast<float>(ls));
+            for (int i = 0; i < 16; ++i) {
+                const int e = 16 * j + i;
+                const int q = clamp_int(nearest_int(xb[e] * is), -4, 3);
+                levels[e] = static_cast<uint8_t>(q + 4);  // low 2 bits = (q + 4) & 3 = q & 3
+                if (q >= 0) b.hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
+            }
+        }
+        pack_scales_q3_k(biased, b.scales);
+        pack_two_bit_levels(levels, b.qs);
+        store_block(b, dst, ib);
+    }
+}
+
 // Q6_K: 16 sub-blocks of 16, x ~ d * sc * (q - 32). Each sub-block scale puts its extreme on
 // level -32; the scales become int8 codes of d, the largest one on -128.
 void fast_q6_k(const float* x, uint8_t* dst, int64_t n_blocks) {
@@ -257,6 +331,8 @@ bool has_fast_quantizer(GgmlType type) {
         case GgmlType::kQ4_K:
         case GgmlType::kQ5_K:
         case GgmlType::kQ6_K:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
             return true;
         default:
             return false;
@@ -278,6 +354,8 @@ size_t quantize_row_fast(GgmlType type, const float* src, void* dst, int64_t n) 
         case GgmlType::kQ4_K: fast_q4_k(src, out, n_blocks); break;
         case GgmlType::kQ5_K: fast_q5_k(src, out, n_blocks); break;
         case GgmlType::kQ6_K: fast_q6_k(src, out, n_blocks); break;
+        case GgmlType::kQ2_K: fast_q2_k(src, out, n_blocks); break;
+        case GgmlType::kQ3_K: fast_q3_k(src, out, n_blocks); break;
         default: return quantize_row(type, src, dst, n);
     }
     return row_bytes(type, static_cast<size_t>(n));
