@@ -264,57 +264,58 @@ void fast_q2_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     }
 }
 
-// Q3_K: 16 sub-blocks of 16, x ~ d * sc * q with q in -4..3 and sc a signed 6-bit code. Each
-// sub-block scale puts its extreme on level -4; the largest scale lands on code -32.
+// Symmetric formats of 16-element sub-blocks (Q3_K, Q6_K): each sub-block's signed extreme lands
+// on level `low_level`, the sub-block scales become signed codes of one fp16 d (the largest on
+// `low_code`), and emit(e, q) receives each element's level in [low_level, -low_level - 1].
+// Returns d; codes[j] is sub-block j's scale code.
+template <typename Emit>
+uint16_t symmetric_k16(const float* xb, int low_level, int low_code, int (&codes)[16], Emit emit) {
+    float sc[16];
+    for (int j = 0; j < 16; ++j) sc[j] = signed_extreme(xb + 16 * j, 16) / static_cast<float>(low_level);
+    const uint16_t d_bits = to_half(signed_extreme(sc, 16) / static_cast<float>(low_code));
+    const float d = fp16_to_float(d_bits), id = inverse(d);
+    for (int j = 0; j < 16; ++j) {
+        codes[j] = clamp_int(nearest_int(sc[j] * id), low_code, -low_code - 1);
+        const float is = inverse(d * static_cast<float>(codes[j]));
+        for (int i = 0; i < 16; ++i) {
+            const int e = 16 * j + i;
+            emit(e, clamp_int(nearest_int(xb[e] * is), low_level, -low_level - 1));
+        }
+    }
+    return d_bits;
+}
+
+// Q3_K: x ~ d * sc * q with q in -4..3 (a set hmask bit means q >= 0) and sc a signed 6-bit code.
 void fast_q3_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     for (int64_t ib = 0; ib < n_blocks; ++ib) {
-        const float* xb = x + ib * kQK_K;
-        float sc[16];
-        for (int j = 0; j < 16; ++j) sc[j] = signed_extreme(xb + 16 * j, 16) / -4.0f;
         BlockQ3_K b{};
-        b.d = to_half(signed_extreme(sc, 16) / -32.0f);
-        const float d = fp16_to_float(b.d), id = inverse(d);
-        uint8_t biased[16], levels[kQK_K];
-        for (int j = 0; j < 16; ++j) {
-            const int ls = clamp_int(nearest_int(sc[j] * id), -32, 31);
-            biased[j] = static_cast<uint8_t>(ls + 32);
-            const float is = inverse(d * static_cast<float>(ls));
-            for (int i = 0; i < 16; ++i) {
-                const int e = 16 * j + i;
-                const int q = clamp_int(nearest_int(xb[e] * is), -4, 3);
-                levels[e] = static_cast<uint8_t>(q + 4);  // low 2 bits = (q + 4) & 3 = q & 3
-                if (q >= 0) b.hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
-            }
-        }
+        int codes[16];
+        uint8_t levels[kQK_K];
+        b.d = symmetric_k16(x + ib * kQK_K, -4, -32, codes, [&](int e, int q) {
+            levels[e] = static_cast<uint8_t>(q + 4);  // low 2 bits = (q + 4) & 3 = q & 3
+            if (q >= 0) b.hmask[e % 32] |= static_cast<uint8_t>(1u << (e / 32));
+        });
+        uint8_t biased[16];
+        for (int j = 0; j < 16; ++j) biased[j] = static_cast<uint8_t>(codes[j] + 32);
         pack_scales_q3_k(biased, b.scales);
         pack_two_bit_levels(levels, b.qs);
         store_block(b, dst, ib);
     }
 }
 
-// Q6_K: 16 sub-blocks of 16, x ~ d * sc * (q - 32). Each sub-block scale puts its extreme on
-// level -32; the scales become int8 codes of d, the largest one on -128.
+// Q6_K: x ~ d * sc * (q - 32), sc an int8 code.
 void fast_q6_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     for (int64_t ib = 0; ib < n_blocks; ++ib) {
-        const float* xb = x + ib * kQK_K;
-        float sc[16];
-        for (int j = 0; j < 16; ++j) sc[j] = signed_extreme(xb + 16 * j, 16) / -32.0f;
         BlockQ6_K b{};
-        b.d = to_half(signed_extreme(sc, 16) / -128.0f);
-        const float d = fp16_to_float(b.d), id = inverse(d);
-        for (int j = 0; j < 16; ++j) {
-            const int ls = clamp_int(nearest_int(sc[j] * id), -128, 127);
-            b.scales[j] = static_cast<int8_t>(ls);
-            const float is = inverse(d * static_cast<float>(ls));
-            for (int i = 0; i < 16; ++i) {
-                const int e = 16 * j + i;
-                const int q = clamp_int(nearest_int(xb[e] * is), -32, 31) + 32;  // 0..63
-                const int h = e / 128, quarter = (e % 128) / 32, l = e % 32;
-                uint8_t& lo = b.ql[64 * h + 32 * (quarter % 2) + l];
-                lo |= static_cast<uint8_t>(quarter < 2 ? (q & 0xF) : ((q & 0xF) << 4));
-                b.qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * quarter));
-            }
-        }
+        int codes[16];
+        b.d = symmetric_k16(x + ib * kQK_K, -32, -128, codes, [&](int e, int level) {
+            const int q = level + 32;  // 0..63
+            const int h = e / 128, quarter = (e % 128) / 32, l = e % 32;
+            uint8_t& lo = b.ql[64 * h + 32 * (quarter % 2) + l];
+            lo |= static_cast<uint8_t>(quarter < 2 ? (q & 0xF) : ((q & 0xF) << 4));
+            b.qh[32 * h + l] |= static_cast<uint8_t>((q >> 4) << (2 * quarter));
+        });
+        for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<int8_t>(codes[j]);
         store_block(b, dst, ib);
     }
 }

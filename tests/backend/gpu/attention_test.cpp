@@ -105,17 +105,8 @@ public:
     // The split-K kernel's output with its quantized form written by the merge (fused) or by
     // quantize_acts afterwards: {out, qs, ds as floats}.
     std::tuple<std::vector<float>, std::vector<int8_t>, std::vector<float>> run_quantized(bool fused) const {
-        DeviceBuffer<uint16_t> k(k_), v(v_);
-        DeviceBuffer<float> q(q_), out(q_.size());
-        DeviceBuffer<int32_t> positions(positions_), token_seq(token_seq_), offsets(offsets_), tables(tables_);
-        const PagedKvView view{k.get(), v.get(), kBlockSize, c_.n_head_kv, c_.head_dim, c_.head_dim};
-        DeviceBatch batch;
-        batch.n_tokens = n_tokens();
-        batch.positions = positions.get();
-        batch.token_seq = token_seq.get();
-        batch.block_table_offsets = offsets.get();
-        batch.block_tables = tables.get();
-        batch.max_kv = *std::max_element(positions_.begin(), positions_.end()) + 1;
+        OnDevice d(*this);
+        const DeviceBatch& batch = d.batch;
         const int64_t width = int64_t{c_.n_head} * c_.head_dim;
         const int64_t padded = padded_act_cols(width);
         DeviceBuffer<int8_t> qs(static_cast<size_t>(padded * n_tokens()));
@@ -123,46 +114,58 @@ public:
         const QuantizedActs acts{qs.get(), ds.get(), padded};
         DeviceBuffer<float> partials(static_cast<size_t>(
             attention_scratch_floats(batch.n_tokens, c_.n_head, batch.max_kv, c_.head_dim)));
-        attention(view, batch, q.get(), c_.n_head, scale(), out.get(), partials.get(), nullptr, fused ? &acts : nullptr);
-        if (!fused) quantize_acts(out.get(), width, n_tokens(), acts, nullptr);
+        attention(d.view, batch, d.q.get(), c_.n_head, scale(), d.out.get(), partials.get(), nullptr,
+                  fused ? &acts : nullptr);
+        if (!fused) quantize_acts(d.out.get(), width, n_tokens(), acts, nullptr);
         RF_GPU_CHECK(gpuDeviceSynchronize());
         std::vector<float> ds_flat;
-        for (const float2& d : ds.to_host()) {
-            ds_flat.push_back(d.x);
-            ds_flat.push_back(d.y);
+        for (const float2& pair : ds.to_host()) {
+            ds_flat.push_back(pair.x);
+            ds_flat.push_back(pair.y);
         }
-        return {out.to_host(), qs.to_host(), ds_flat};
+        return {d.out.to_host(), qs.to_host(), ds_flat};
     }
 
     // Runs the split-K kernel (tiled = false) or the tiled one on the device.
     std::vector<float> run(bool tiled) const {
-        DeviceBuffer<uint16_t> k(k_), v(v_);
-        DeviceBuffer<float> q(q_), out(q_.size());
-        DeviceBuffer<int32_t> positions(positions_), token_seq(token_seq_), offsets(offsets_), tables(tables_);
-        const PagedKvView view{k.get(), v.get(), kBlockSize, c_.n_head_kv, c_.head_dim, c_.head_dim};
-        DeviceBatch batch;
-        batch.n_tokens = n_tokens();
-        batch.positions = positions.get();
-        batch.token_seq = token_seq.get();
-        batch.block_table_offsets = offsets.get();
-        batch.block_tables = tables.get();
-        batch.max_kv = *std::max_element(positions_.begin(), positions_.end()) + 1;
+        OnDevice d(*this);
+        const DeviceBatch& batch = d.batch;
         if (tiled) {
             const std::vector<int32_t> starts = tile_starts();
             DeviceBuffer<int32_t> d_starts(starts);
-            attention_tiled(view, batch, d_starts.get(), static_cast<int32_t>(starts.size()) - 1, q.get(), c_.n_head,
-                            scale(), out.get(), nullptr);
+            attention_tiled(d.view, batch, d_starts.get(), static_cast<int32_t>(starts.size()) - 1, d.q.get(),
+                            c_.n_head, scale(), d.out.get(), nullptr);
             RF_GPU_CHECK(gpuDeviceSynchronize());
-            return out.to_host();
+            return d.out.to_host();
         }
         DeviceBuffer<float> partials(static_cast<size_t>(
             attention_scratch_floats(batch.n_tokens, c_.n_head, batch.max_kv, c_.head_dim)));
-        attention(view, batch, q.get(), c_.n_head, scale(), out.get(), partials.get(), nullptr);
+        attention(d.view, batch, d.q.get(), c_.n_head, scale(), d.out.get(), partials.get(), nullptr);
         RF_GPU_CHECK(gpuDeviceSynchronize());
-        return out.to_host();
+        return d.out.to_host();
     }
 
 private:
+    // The fixture's arrays on the device, and the cache view and batch the kernels take.
+    struct OnDevice {
+        explicit OnDevice(const AttentionFixture& f)
+            : k(f.k_), v(f.v_), q(f.q_), out(f.q_.size()), positions(f.positions_), token_seq(f.token_seq_),
+              offsets(f.offsets_), tables(f.tables_),
+              view{k.get(), v.get(), kBlockSize, f.c_.n_head_kv, f.c_.head_dim, f.c_.head_dim} {
+            batch.n_tokens = f.n_tokens();
+            batch.positions = positions.get();
+            batch.token_seq = token_seq.get();
+            batch.block_table_offsets = offsets.get();
+            batch.block_tables = tables.get();
+            batch.max_kv = *std::max_element(f.positions_.begin(), f.positions_.end()) + 1;
+        }
+        DeviceBuffer<uint16_t> k, v;
+        DeviceBuffer<float> q, out;
+        DeviceBuffer<int32_t> positions, token_seq, offsets, tables;
+        PagedKvView view;
+        DeviceBatch batch;
+    };
+
     // Tiles as the backend cuts them: one sequence, at most kTileRows tokens.
     std::vector<int32_t> tile_starts() const {
         std::vector<int32_t> starts;
