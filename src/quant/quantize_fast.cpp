@@ -13,6 +13,7 @@
 #include "quant/quant_search.h"
 #include "quant/reference.h"
 #include "quant/reference_detail.h"
+#include "quant/value_tables.h"
 
 namespace rf::quant {
 namespace {
@@ -264,6 +265,59 @@ void fast_q2_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     }
 }
 
+// Index of the IQ4_NL codebook value nearest to v.
+int nearest_iq4nl(float v) {
+    int best = 0;
+    for (int k = 1; k < 16; ++k) {
+        if (std::fabs(v - static_cast<float>(kIQ4NLValues[k])) < std::fabs(v - static_cast<float>(kIQ4NLValues[best]))) {
+            best = k;
+        }
+    }
+    return best;
+}
+
+// 32 elements against scale d: nearest codebook indices, packed as Q4_0 nibbles.
+void iq4nl_levels_32(const float* x, float d, uint8_t* qs) {
+    const float id = inverse(d);
+    uint8_t q[kQK32];
+    for (int j = 0; j < kQK32; ++j) q[j] = static_cast<uint8_t>(nearest_iq4nl(x[j] * id));
+    pack_nibbles_32(q, qs);
+}
+
+// IQ4_NL: the signed extreme lands on the codebook's first value (-127).
+void fast_iq4_nl(const float* x, uint8_t* dst, int64_t n_blocks) {
+    for (int64_t ib = 0; ib < n_blocks; ++ib) {
+        const float* xb = x + ib * kQK32;
+        BlockIQ4_NL b{};
+        b.d = to_half(signed_extreme(xb, kQK32) / static_cast<float>(kIQ4NLValues[0]));
+        iq4nl_levels_32(xb, fp16_to_float(b.d), b.qs);
+        store_block(b, dst, ib);
+    }
+}
+
+// IQ4_XS: 8 sub-blocks of 32, each scale putting its extreme on -127, as signed 6-bit codes of
+// one fp16 d (the largest on -32).
+void fast_iq4_xs(const float* x, uint8_t* dst, int64_t n_blocks) {
+    for (int64_t ib = 0; ib < n_blocks; ++ib) {
+        const float* xb = x + ib * kQK_K;
+        float sc[8];
+        for (int j = 0; j < 8; ++j) sc[j] = signed_extreme(xb + 32 * j, 32) / static_cast<float>(kIQ4NLValues[0]);
+        BlockIQ4_XS b{};
+        b.d = to_half(signed_extreme(sc, 8) / -32.0f);
+        const float d = fp16_to_float(b.d), id = inverse(d);
+        uint16_t scales_h = 0;
+        for (int j = 0; j < 8; ++j) {
+            const int ls = clamp_int(nearest_int(sc[j] * id), -32, 31);
+            const int biased = ls + 32;
+            b.scales_l[j / 2] |= static_cast<uint8_t>((biased & 0xF) << (4 * (j % 2)));
+            scales_h |= static_cast<uint16_t>((biased >> 4) << (2 * j));
+            iq4nl_levels_32(xb + 32 * j, d * static_cast<float>(ls), b.qs + 16 * j);
+        }
+        b.scales_h = scales_h;
+        store_block(b, dst, ib);
+    }
+}
+
 // Symmetric formats of 16-element sub-blocks (Q3_K, Q6_K): each sub-block's signed extreme lands
 // on level `low_level`, the sub-block scales become signed codes of one fp16 d (the largest on
 // `low_code`), and emit(e, q) receives each element's level in [low_level, -low_level - 1].
@@ -334,6 +388,8 @@ bool has_fast_quantizer(GgmlType type) {
         case GgmlType::kQ6_K:
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS:
             return true;
         default:
             return false;
@@ -357,6 +413,8 @@ size_t quantize_row_fast(GgmlType type, const float* src, void* dst, int64_t n) 
         case GgmlType::kQ6_K: fast_q6_k(src, out, n_blocks); break;
         case GgmlType::kQ2_K: fast_q2_k(src, out, n_blocks); break;
         case GgmlType::kQ3_K: fast_q3_k(src, out, n_blocks); break;
+        case GgmlType::kIQ4_NL: fast_iq4_nl(src, out, n_blocks); break;
+        case GgmlType::kIQ4_XS: fast_iq4_xs(src, out, n_blocks); break;
         default: return quantize_row(type, src, dst, n);
     }
     return row_bytes(type, static_cast<size_t>(n));

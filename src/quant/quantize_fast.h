@@ -10,7 +10,7 @@
 namespace rf::quant {
 
 // True when `type` has its own round-to-nearest quantizer (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K,
-// Q3_K, Q4_K, Q5_K, Q6_K). Other types go through quantize_row in quantize_row_fast.
+// Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS). Other types go through quantize_row in quantize_row_fast.
 bool has_fast_quantizer(GgmlType type);
 
 // Quantizes `n` floats (a multiple of the block size) into `dst` and returns the bytes written.

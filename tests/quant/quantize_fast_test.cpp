@@ -37,7 +37,7 @@ constexpr Case kCases[] = {
     {GgmlType::kQ4_0, 0.12}, {GgmlType::kQ4_1, 0.11}, {GgmlType::kQ5_0, 0.06},
     {GgmlType::kQ5_1, 0.055}, {GgmlType::kQ8_0, 0.006}, {GgmlType::kQ4_K, 0.11},
     {GgmlType::kQ5_K, 0.055}, {GgmlType::kQ6_K, 0.03}, {GgmlType::kQ2_K, 0.36},
-    {GgmlType::kQ3_K, 0.17},
+    {GgmlType::kQ3_K, 0.17}, {GgmlType::kIQ4_NL, 0.085}, {GgmlType::kIQ4_XS, 0.085},
 };
 
 TEST(QuantizeFast, ErrorCloseToReference) {
@@ -109,11 +109,11 @@ TEST(QuantizeFast, NonFiniteInputIsContained) {
 }
 
 TEST(QuantizeFast, OtherTypesFallBackToReference) {
-    EXPECT_FALSE(has_fast_quantizer(GgmlType::kIQ4_XS));
+    EXPECT_FALSE(has_fast_quantizer(GgmlType::kIQ3_S));
     const std::vector<float> x = gaussian_row(256, 13);
-    std::vector<uint8_t> a(row_bytes(GgmlType::kIQ4_XS, x.size())), b(a.size());
-    quantize_row_fast(GgmlType::kIQ4_XS, x.data(), a.data(), 256);
-    quantize_row(GgmlType::kIQ4_XS, x.data(), b.data(), 256);
+    std::vector<uint8_t> a(row_bytes(GgmlType::kIQ3_S, x.size())), b(a.size());
+    quantize_row_fast(GgmlType::kIQ3_S, x.data(), a.data(), 256);
+    quantize_row(GgmlType::kIQ3_S, x.data(), b.data(), 256);
     EXPECT_EQ(a, b);
 }
 
