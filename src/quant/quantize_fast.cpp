@@ -142,40 +142,43 @@ void fast_q8_0(const float* x, uint8_t* dst, int64_t n_blocks) {
     }
 }
 
-// One Q4_K / Q5_K super-block: 8 sub-blocks of 32 with x ~ d * ls * l - dmin * lm.
+// One super-block of sub-blocks with x ~ d * ls * l - dmin * lm: Q4_K / Q5_K (8 of 32, 6-bit
+// codes) and Q2_K (16 of 16, 4-bit codes).
 struct ScaleMinBlock {
     uint16_t d = 0, dmin = 0;
-    uint8_t ls[8] = {}, lm[8] = {};
+    uint8_t ls[16] = {}, lm[16] = {};
     uint8_t L[kQK_K] = {};
 };
 
-// Per sub-block, scale (max - min) / nmax and min -min(0, min x); both become 6-bit codes of the
-// super-block's d and dmin, and each element is rounded against the decoded pair.
-ScaleMinBlock scale_min_k(const float* x, int nmax) {
+// Per sub-block of `sub` elements, scale (max - min) / nmax and min -min(0, min x); both become
+// codes in [0, code_max] of the super-block's d and dmin, and each element is rounded against
+// the decoded pair.
+ScaleMinBlock scale_min_k(const float* x, int sub, int nmax, int code_max) {
     ScaleMinBlock r;
-    float sc[8], mn[8], max_sc = 0.0f, max_mn = 0.0f;
-    for (int j = 0; j < 8; ++j) {
-        float lo = 0.0f, hi = x[32 * j];
-        for (int i = 0; i < 32; ++i) {
-            lo = std::fmin(lo, x[32 * j + i]);
-            hi = std::fmax(hi, x[32 * j + i]);
+    const int n_sub = kQK_K / sub;
+    float sc[16], mn[16], max_sc = 0.0f, max_mn = 0.0f;
+    for (int j = 0; j < n_sub; ++j) {
+        float lo = 0.0f, hi = x[sub * j];
+        for (int i = 0; i < sub; ++i) {
+            lo = std::fmin(lo, x[sub * j + i]);
+            hi = std::fmax(hi, x[sub * j + i]);
         }
         sc[j] = std::fmax(0.0f, hi - lo) / static_cast<float>(nmax);
         mn[j] = -lo;
         max_sc = std::fmax(max_sc, sc[j]);
         max_mn = std::fmax(max_mn, mn[j]);
     }
-    r.d = to_half(max_sc / 63.0f);
-    r.dmin = to_half(max_mn / 63.0f);
+    r.d = to_half(max_sc / static_cast<float>(code_max));
+    r.dmin = to_half(max_mn / static_cast<float>(code_max));
     const float d = fp16_to_float(r.d), dmin = fp16_to_float(r.dmin);
     const float id = inverse(d), idmin = inverse(dmin);
-    for (int j = 0; j < 8; ++j) {
-        r.ls[j] = static_cast<uint8_t>(clamp_int(nearest_int(sc[j] * id), 0, 63));
-        r.lm[j] = static_cast<uint8_t>(clamp_int(nearest_int(mn[j] * idmin), 0, 63));
+    for (int j = 0; j < n_sub; ++j) {
+        r.ls[j] = static_cast<uint8_t>(clamp_int(nearest_int(sc[j] * id), 0, code_max));
+        r.lm[j] = static_cast<uint8_t>(clamp_int(nearest_int(mn[j] * idmin), 0, code_max));
         const float m = dmin * static_cast<float>(r.lm[j]);
         const float is = inverse(d * static_cast<float>(r.ls[j]));
-        for (int i = 0; i < 32; ++i) {
-            const int e = 32 * j + i;
+        for (int i = 0; i < sub; ++i) {
+            const int e = sub * j + i;
             r.L[e] = static_cast<uint8_t>(clamp_int(nearest_int((x[e] + m) * is), 0, nmax));
         }
     }
@@ -194,7 +197,7 @@ void pack_nibbles_k(const uint8_t* levels, uint8_t* qs) {
 
 void fast_q4_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     for (int64_t ib = 0; ib < n_blocks; ++ib) {
-        const ScaleMinBlock r = scale_min_k(x + ib * kQK_K, 15);
+        const ScaleMinBlock r = scale_min_k(x + ib * kQK_K, 32, 15, 63);
         BlockQ4_K b{};
         b.d = r.d;
         b.dmin = r.dmin;
@@ -206,7 +209,7 @@ void fast_q4_k(const float* x, uint8_t* dst, int64_t n_blocks) {
 
 void fast_q5_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     for (int64_t ib = 0; ib < n_blocks; ++ib) {
-        const ScaleMinBlock r = scale_min_k(x + ib * kQK_K, 31);
+        const ScaleMinBlock r = scale_min_k(x + ib * kQK_K, 32, 31, 63);
         BlockQ5_K b{};
         b.d = r.d;
         b.dmin = r.dmin;
@@ -227,40 +230,15 @@ void pack_two_bit_levels(const uint8_t* levels, uint8_t* qs) {
     }
 }
 
-// Q2_K: 16 sub-blocks of 16, x ~ d * (sc & 15) * q - dmin * (sc >> 4), q in 0..3. Per sub-block
-// the scale (max - min) / 3 and the min -min(0, min x), as 4-bit codes of the super-block's
-// d and dmin.
+// Q2_K: 16 sub-blocks of 16, x ~ d * (sc & 15) * q - dmin * (sc >> 4), q in 0..3.
 void fast_q2_k(const float* x, uint8_t* dst, int64_t n_blocks) {
     for (int64_t ib = 0; ib < n_blocks; ++ib) {
-        const float* xb = x + ib * kQK_K;
-        float sc[16], mn[16], max_sc = 0.0f, max_mn = 0.0f;
-        for (int j = 0; j < 16; ++j) {
-            float lo = 0.0f, hi = xb[16 * j];
-            for (int i = 0; i < 16; ++i) {
-                lo = std::fmin(lo, xb[16 * j + i]);
-                hi = std::fmax(hi, xb[16 * j + i]);
-            }
-            sc[j] = std::fmax(0.0f, hi - lo) / 3.0f;
-            mn[j] = -lo;
-            max_sc = std::fmax(max_sc, sc[j]);
-            max_mn = std::fmax(max_mn, mn[j]);
-        }
+        const ScaleMinBlock r = scale_min_k(x + ib * kQK_K, 16, 3, 15);
         BlockQ2_K b{};
-        b.d = to_half(max_sc / 15.0f);
-        b.dmin = to_half(max_mn / 15.0f);
-        const float d = fp16_to_float(b.d), dmin = fp16_to_float(b.dmin);
-        uint8_t levels[kQK_K];
-        for (int j = 0; j < 16; ++j) {
-            const int ls = clamp_int(nearest_int(sc[j] * inverse(d)), 0, 15);
-            const int lm = clamp_int(nearest_int(mn[j] * inverse(dmin)), 0, 15);
-            b.scales[j] = static_cast<uint8_t>(ls | (lm << 4));
-            const float m = dmin * static_cast<float>(lm);
-            const float is = inverse(d * static_cast<float>(ls));
-            for (int i = 0; i < 16; ++i) {
-                levels[16 * j + i] = static_cast<uint8_t>(clamp_int(nearest_int((xb[16 * j + i] + m) * is), 0, 3));
-            }
-        }
-        pack_two_bit_levels(levels, b.qs);
+        b.d = r.d;
+        b.dmin = r.dmin;
+        for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<uint8_t>(r.ls[j] | (r.lm[j] << 4));
+        pack_two_bit_levels(r.L, b.qs);
         store_block(b, dst, ib);
     }
 }

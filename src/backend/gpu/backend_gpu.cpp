@@ -430,13 +430,7 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
     max_kv_ = 0;
     for (int32_t p : batch.positions) max_kv_ = std::max(max_kv_, p + 1);
     n_output_rows_ = static_cast<int64_t>(batch.output_rows.size());
-    tile_starts_.clear();
-    for (int32_t t = 0; t < batch.n_tokens; ++t) {
-        const bool continues = t > 0 && batch.token_seq[t] == batch.token_seq[t - 1] &&
-                               batch.positions[t] > batch.positions[t - 1] && t - tile_starts_.back() < kTileRows;
-        if (!continues) tile_starts_.push_back(t);
-    }
-    tile_starts_.push_back(batch.n_tokens);
+    query_tile_starts(batch.token_seq, batch.positions, tile_starts_);
     upload_step(batch);
 
     if (!graphs_enabled_ || batch.n_tokens > kMaxGraphTokens) return;

@@ -7,6 +7,7 @@
 #include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/packed_dequant.cuh"
+#include "quant/k_scales.h"
 
 namespace rf::gpu {
 namespace {
@@ -86,16 +87,6 @@ struct UnitQ8_0 {
 // Q4_K unit = a quarter super-block (64 elements = sub-blocks 2j and 2j+1), 32 bytes of nibbles.
 struct UnitQ4_K {
     static constexpr int kElems = 64;
-    // 6-bit scale and min of sub-block `is` (0..7) from the 12 packed bytes.
-    __device__ static void scale_min(const uint8_t* s, int is, int& sc, int& m) {
-        if (is < 4) {
-            sc = s[is] & 63;
-            m = s[is + 4] & 63;
-        } else {
-            sc = (s[is + 4] & 0x0f) | ((s[is - 4] >> 6) << 4);
-            m = (s[is + 4] >> 4) | ((s[is] >> 6) << 4);
-        }
-    }
     template <int NT>
     __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
                                float (&acc)[NT]) {
@@ -108,9 +99,9 @@ struct UnitQ4_K {
         const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
         const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
-        int sc0, m0, sc1, m1;
-        scale_min(scales, 2 * j, sc0, m0);
-        scale_min(scales, 2 * j + 1, sc1, m1);
+        uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
+        quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
+        quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
         const int64_t act_block = sb * 8 + 2 * j;  // index of the first 32-element activation block
 #pragma unroll
@@ -151,9 +142,9 @@ struct UnitQ5_K {
         const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
         const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
-        int sc0, m0, sc1, m1;
-        UnitQ4_K::scale_min(scales, 2 * j, sc0, m0);
-        UnitQ4_K::scale_min(scales, 2 * j + 1, sc1, m1);
+        uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
+        quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
+        quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
         const int hw[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
         int lo[8], hi[8];

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "backend/gpu/gpu_runtime.h"
 #include "backend/gpu/matvec.h"
@@ -104,6 +106,17 @@ int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_k
 // Query tiles: runs of at most kTileRows consecutive batch tokens of one sequence with ascending
 // positions; tile i is tokens [tile_starts[i], tile_starts[i + 1]) (device array of n_tiles + 1).
 inline constexpr int32_t kTileRows = 32;
+// The tile starts of a step (token_seq / positions as in engine::BatchInfo), then the end.
+inline void query_tile_starts(std::span<const int32_t> token_seq, std::span<const int32_t> positions,
+                              std::vector<int32_t>& starts) {
+    starts.clear();
+    for (size_t t = 0; t < token_seq.size(); ++t) {
+        const bool continues = t > 0 && token_seq[t] == token_seq[t - 1] && positions[t] > positions[t - 1] &&
+                               static_cast<int32_t>(t) - starts.back() < kTileRows;
+        if (!continues) starts.push_back(static_cast<int32_t>(t));
+    }
+    starts.push_back(static_cast<int32_t>(token_seq.size()));
+}
 // Causal attention per (tile, head), each K/V tile read once for the tile's queries: for prefill.
 // Same inputs and output as attention(); head dims <= 256, multiples of 8.
 void attention_tiled(const PagedKvView& kv, const DeviceBatch& batch, const int32_t* tile_starts, int32_t n_tiles,

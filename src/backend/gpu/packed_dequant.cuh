@@ -76,15 +76,8 @@ __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64
             const Bytes16 head = load16(block);  // d, dmin, 12 scale bytes
             const float d = half_bits_to_float(static_cast<uint16_t>(head.b[0] | (head.b[1] << 8)));
             const float dmin = half_bits_to_float(static_cast<uint16_t>(head.b[2] | (head.b[3] << 8)));
-            const uint8_t* s = head.b + 4;
-            int scale, min;
-            if (is < 4) {
-                scale = s[is] & 63;
-                min = s[is + 4] & 63;
-            } else {
-                scale = (s[is + 4] & 0x0f) | ((s[is - 4] >> 6) << 4);
-                min = (s[is + 4] >> 4) | ((s[is] >> 6) << 4);
-            }
+            uint8_t scale, min;
+            quant::unpack_scale_min_k4(is, head.b + 4, &scale, &min);
             const Bytes16 q[2] = {load16(block + 16 + 32 * (is / 2)), load16(block + 32 + 32 * (is / 2))};
             const int shift = (is % 2) * 4;
             const float dl = d * static_cast<float>(scale), ml = dmin * static_cast<float>(min);
@@ -98,15 +91,8 @@ __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64
             const Bytes16 head = load16(block);  // d, dmin, 12 scale bytes
             const float d = half_bits_to_float(static_cast<uint16_t>(head.b[0] | (head.b[1] << 8)));
             const float dmin = half_bits_to_float(static_cast<uint16_t>(head.b[2] | (head.b[3] << 8)));
-            const uint8_t* s = head.b + 4;
-            int scale, min;
-            if (is < 4) {
-                scale = s[is] & 63;
-                min = s[is + 4] & 63;
-            } else {
-                scale = (s[is + 4] & 0x0f) | ((s[is - 4] >> 6) << 4);
-                min = (s[is + 4] >> 4) | ((s[is] >> 6) << 4);
-            }
+            uint8_t scale, min;
+            quant::unpack_scale_min_k4(is, head.b + 4, &scale, &min);
             const Bytes16 qh[2] = {load16(block + 16), load16(block + 32)};
             const Bytes16 q[2] = {load16(block + 48 + 32 * (is / 2)), load16(block + 64 + 32 * (is / 2))};
             const int shift = (is % 2) * 4;

@@ -1,6 +1,6 @@
 // GPU attention kernels (split-K for decode, tiled for prefill) against a scalar reference on a
 // random paged KV cache: ragged sequences with cached prefixes, GQA, odd head dims, block tables
-// out of order, tiles cut at kTileRows and at sequence boundaries.
+// out of order, tiles cut (as the backend cuts them) at kTileRows and at sequence boundaries.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -131,7 +131,8 @@ public:
         OnDevice d(*this);
         const DeviceBatch& batch = d.batch;
         if (tiled) {
-            const std::vector<int32_t> starts = tile_starts();
+            std::vector<int32_t> starts;
+            query_tile_starts(token_seq_, positions_, starts);
             DeviceBuffer<int32_t> d_starts(starts);
             attention_tiled(d.view, batch, d_starts.get(), static_cast<int32_t>(starts.size()) - 1, d.q.get(),
                             c_.n_head, scale(), d.out.get(), nullptr);
@@ -165,19 +166,6 @@ private:
         PagedKvView view;
         DeviceBatch batch;
     };
-
-    // Tiles as the backend cuts them: one sequence, at most kTileRows tokens.
-    std::vector<int32_t> tile_starts() const {
-        std::vector<int32_t> starts;
-        for (int32_t t = 0; t < n_tokens(); ++t) {
-            if (t == 0 || token_seq_[static_cast<size_t>(t)] != token_seq_[static_cast<size_t>(t - 1)] ||
-                t - starts.back() >= kTileRows) {
-                starts.push_back(t);
-            }
-        }
-        starts.push_back(n_tokens());
-        return starts;
-    }
 
     Case c_;
     std::vector<int32_t> positions_, token_seq_, offsets_, tables_;
