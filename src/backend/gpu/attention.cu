@@ -5,6 +5,7 @@
 
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 
 namespace rf::gpu {
@@ -16,6 +17,7 @@ constexpr int kMaxHeadDim = 256;
 
 
 __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_tokens, const float* k, const float* v) {
+    wait_for_predecessor();
     const int64_t width_k = static_cast<int64_t>(kv.n_head_kv) * kv.head_dim_k;
     const int64_t width_v = static_cast<int64_t>(kv.n_head_kv) * kv.head_dim_v;
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -43,6 +45,7 @@ __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_
 __global__ void __launch_bounds__(kThreads)
 attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restrict__ q, int32_t n_head, float scale,
                          int32_t n_splits, float* __restrict__ partials) {
+    wait_for_predecessor();
     constexpr int kWarps = kThreads / RF_WARP_SIZE;
     constexpr int kPairsPerLane = kMaxHeadDim / (2 * RF_WARP_SIZE);
     const int32_t split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
@@ -160,6 +163,7 @@ attention_partial_kernel(PagedKvView kv, DeviceBatch batch, const float* __restr
 __global__ void attention_combine_kernel(const float* __restrict__ partials, int32_t n_head, int32_t n_splits,
                                          int32_t dv, const int32_t* positions, float* __restrict__ out,
                                          QuantizedActs acts) {
+    wait_for_predecessor();
     const int32_t h = blockIdx.x, t = blockIdx.y;
     const int32_t used = (positions[t] + kSplitKeys) / kSplitKeys;  // splits holding keys
     const float* part = partials + (static_cast<int64_t>(t) * n_head + h) * n_splits * (2 + dv);
@@ -187,8 +191,7 @@ void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, c
     if (batch.n_tokens == 0) return;
     const int64_t width = static_cast<int64_t>(kv.n_head_kv) * max(kv.head_dim_k, kv.head_dim_v);
     const dim3 grid(static_cast<unsigned>((width + 255) / 256), static_cast<unsigned>(batch.n_tokens));
-    store_kv_kernel<<<grid, 256, 0, stream>>>(kv, batch.kv_slots, batch.n_tokens, k, v);
-    RF_GPU_CHECK_LAUNCH();
+    launch(store_kv_kernel, grid, 256, 0, stream, kv, batch.kv_slots, batch.n_tokens, k, v);
 }
 
 int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v) {
@@ -200,13 +203,12 @@ void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, 
     if (batch.n_tokens == 0) return;
     const int32_t n_splits = splits_for(batch.max_kv);
     const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
-    attention_partial_kernel<<<grid, kThreads, 0, stream>>>(kv, batch, q, n_head, scale, n_splits, partials);
-    RF_GPU_CHECK_LAUNCH();
+    launch(attention_partial_kernel, grid, kThreads, 0, stream, kv, batch, q, n_head, scale,
+           n_splits, partials);
     const dim3 grid2(static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
     const QuantizedActs acts = out_acts != nullptr ? *out_acts : QuantizedActs{};
-    attention_combine_kernel<<<grid2, 128, 0, stream>>>(partials, n_head, n_splits, kv.head_dim_v, batch.positions, out,
-                                                        acts);
-    RF_GPU_CHECK_LAUNCH();
+    launch(attention_combine_kernel, grid2, 128, 0, stream, partials, n_head, n_splits,
+           kv.head_dim_v, batch.positions, out, acts);
 }
 
 }  // namespace rf::gpu

@@ -7,6 +7,7 @@
 
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 
 namespace rf::gpu {
@@ -65,6 +66,7 @@ template <int kMaxD, int kBk>
 __global__ void __launch_bounds__(kThreads)
 attention_tiled_kernel(PagedKvView kv, DeviceBatch batch, const int32_t* __restrict__ tile_starts,
                        const float* __restrict__ q, int32_t n_head, float scale, float* __restrict__ out) {
+    wait_for_predecessor();
     constexpr int kColsPerThread = kBk / kLanes;
     constexpr int kPairsPerThread = kMaxD / (2 * kLanes);
     __shared__ TileSmem<kMaxD, kBk> s;
@@ -184,13 +186,13 @@ attention_tiled_kernel(PagedKvView kv, DeviceBatch batch, const int32_t* __restr
 }
 
 template <int kMaxD, int kBk>
-void launch(const PagedKvView& kv, const DeviceBatch& batch, const int32_t* tile_starts, int32_t n_tiles,
+void launch_tiled(const PagedKvView& kv, const DeviceBatch& batch, const int32_t* tile_starts, int32_t n_tiles,
             const float* q, int32_t n_head, float scale, float* out, gpuStream_t stream) {
     static_assert(kBk % kLanes == 0 && kMaxD % (2 * kLanes) == 0);
     static_assert(sizeof(TileSmem<kMaxD, kBk>) <= 48 * 1024, "static shared memory limit");
     const dim3 grid(static_cast<unsigned>(n_tiles), static_cast<unsigned>(n_head));
-    attention_tiled_kernel<kMaxD, kBk><<<grid, kThreads, 0, stream>>>(kv, batch, tile_starts, q, n_head, scale, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(attention_tiled_kernel<kMaxD, kBk>, grid, kThreads, 0, stream, kv, batch, tile_starts, q,
+           n_head, scale, out);
 }
 
 }  // namespace
@@ -200,11 +202,11 @@ void attention_tiled(const PagedKvView& kv, const DeviceBatch& batch, const int3
     if (n_tiles == 0) return;
     const int32_t d = max(kv.head_dim_k, kv.head_dim_v);
     if (d <= 64) {
-        launch<64, 64>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
+        launch_tiled<64, 64>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
     } else if (d <= 128) {
-        launch<128, 64>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
+        launch_tiled<128, 64>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
     } else {
-        launch<256, 16>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
+        launch_tiled<256, 16>(kv, batch, tile_starts, n_tiles, q, n_head, scale, out, stream);
     }
 }
 

@@ -74,6 +74,16 @@ public:
         // graphs off (to tell a graph problem from a kernel one).
         const char* graphs_env = std::getenv("ROCMFORGE_GPU_GRAPHS");
         graphs_enabled_ = !profiler_->enabled() && !(graphs_env != nullptr && std::string_view(graphs_env) == "off");
+        // Kernels overlap their launch with the previous kernel's tail on NVIDIA compute
+        // capability 9.0+ (gpu_launch.cuh), except when profiling per op; ROCMFORGE_GPU_PDL=off
+        // launches them plainly.
+#if defined(RF_GPU_HIP)
+        set_dependent_launch(false);
+#else
+        const char* pdl_env = std::getenv("ROCMFORGE_GPU_PDL");
+        set_dependent_launch(prop.major >= 9 && !profiler_->enabled() &&
+                             !(pdl_env != nullptr && std::string_view(pdl_env) == "off"));
+#endif
     }
     ~GpuBackend() override {
         (void)gpuStreamSynchronize(stream_);

@@ -4,6 +4,7 @@
 
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 
 namespace rf::gpu {
@@ -14,16 +15,19 @@ constexpr int kThreads = 256;
 unsigned blocks_for(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
 
 __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+    wait_for_predecessor();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = a[i] + b[i];
 }
 
 __global__ void add_bias_kernel(float* x, const float* bias, int64_t width, int64_t n) {
+    wait_for_predecessor();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) x[i] += bias[i % width];
 }
 
 __global__ void swiglu_kernel(const float* gate, const float* up, float* out, int64_t n) {
+    wait_for_predecessor();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) {
         const float g = gate[i];
@@ -32,6 +36,7 @@ __global__ void swiglu_kernel(const float* gate, const float* up, float* out, in
 }
 
 __global__ void gather_rows_kernel(const float* x, const int32_t* rows, int64_t width, float* out) {
+    wait_for_predecessor();
     const int64_t r = blockIdx.y;
     const float* src = x + static_cast<int64_t>(rows[r]) * width;
     for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < width; c += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -41,6 +46,7 @@ __global__ void gather_rows_kernel(const float* x, const int32_t* rows, int64_t 
 
 __global__ void scatter_add_rows_kernel(const float* src, const int32_t* rows, const float* weights, int64_t width,
                                         float* out) {
+    wait_for_predecessor();
     const int64_t r = blockIdx.y;
     float* dst = out + static_cast<int64_t>(rows[r]) * width;
     const float w = weights[r];
@@ -50,12 +56,14 @@ __global__ void scatter_add_rows_kernel(const float* src, const int32_t* rows, c
 }
 
 __global__ void f32_to_f16_kernel(const float* x, uint16_t* out, int64_t n) {
+    wait_for_predecessor();
     const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (i < n) out[i] = __half_as_ushort(__float2half_rn(x[i]));
 }
 
 // One block per row: each thread scans a strided slice, then a shared-memory reduction.
 __global__ void argmax_kernel(const float* logits, int64_t n_vocab, int32_t* out) {
+    wait_for_predecessor();
     const float* row = logits + static_cast<int64_t>(blockIdx.x) * n_vocab;
     float best = -FLT_MAX;
     int32_t best_i = 0;
@@ -87,44 +95,37 @@ __global__ void argmax_kernel(const float* logits, int64_t n_vocab, int32_t* out
 }  // namespace
 
 void add(const float* a, const float* b, float* out, int64_t n, gpuStream_t stream) {
-    add_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, b, out, n);
-    RF_GPU_CHECK_LAUNCH();
+    launch(add_kernel, blocks_for(n), kThreads, 0, stream, a, b, out, n);
 }
 
 void add_bias(float* x, const float* bias, int64_t width, int64_t n_rows, gpuStream_t stream) {
-    add_bias_kernel<<<blocks_for(width * n_rows), kThreads, 0, stream>>>(x, bias, width, width * n_rows);
-    RF_GPU_CHECK_LAUNCH();
+    launch(add_bias_kernel, blocks_for(width * n_rows), kThreads, 0, stream, x, bias, width, width * n_rows);
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n, gpuStream_t stream) {
-    swiglu_kernel<<<blocks_for(n), kThreads, 0, stream>>>(gate, up, out, n);
-    RF_GPU_CHECK_LAUNCH();
+    launch(swiglu_kernel, blocks_for(n), kThreads, 0, stream, gate, up, out, n);
 }
 
 void gather_rows(const float* x, const int32_t* rows, int64_t n_out, int64_t width, float* out, gpuStream_t stream) {
     if (n_out == 0) return;
     const dim3 grid(static_cast<unsigned>(std::min<int64_t>((width + kThreads - 1) / kThreads, 64)), static_cast<unsigned>(n_out));
-    gather_rows_kernel<<<grid, kThreads, 0, stream>>>(x, rows, width, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(gather_rows_kernel, grid, kThreads, 0, stream, x, rows, width, out);
 }
 
 void scatter_add_rows(const float* src, const int32_t* rows, const float* weights, int64_t n, int64_t width,
                       float* out, gpuStream_t stream) {
     if (n == 0) return;
     const dim3 grid(static_cast<unsigned>(std::min<int64_t>((width + kThreads - 1) / kThreads, 64)), static_cast<unsigned>(n));
-    scatter_add_rows_kernel<<<grid, kThreads, 0, stream>>>(src, rows, weights, width, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(scatter_add_rows_kernel, grid, kThreads, 0, stream, src, rows, weights, width, out);
 }
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n, gpuStream_t stream) {
-    f32_to_f16_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, out, n);
-    RF_GPU_CHECK_LAUNCH();
+    launch(f32_to_f16_kernel, blocks_for(n), kThreads, 0, stream, x, out, n);
 }
 
 void argmax_rows(const float* logits, int64_t n_vocab, int64_t n_rows, int32_t* out, gpuStream_t stream) {
     if (n_rows == 0) return;
-    argmax_kernel<<<static_cast<unsigned>(n_rows), kThreads, 0, stream>>>(logits, n_vocab, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(argmax_kernel, static_cast<unsigned>(n_rows), kThreads, 0, stream, logits, n_vocab, out);
 }
 
 }  // namespace rf::gpu

@@ -1,6 +1,7 @@
 // Embedding lookup and whole-matrix dequantization from the packed weight layouts.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 #include "backend/gpu/packed_dequant.cuh"
 
@@ -11,6 +12,7 @@ constexpr int kThreads = 128;
 
 // One thread per 32-element chunk of each requested row.
 __global__ void get_rows_kernel(DeviceMatrix table, const int32_t* tokens, int64_t n_tokens, float* out) {
+    wait_for_predecessor();
     const int64_t chunks = table.n_cols / 32;
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * chunks) return;
@@ -20,6 +22,7 @@ __global__ void get_rows_kernel(DeviceMatrix table, const int32_t* tokens, int64
 }
 
 __global__ void dequantize_f16_kernel(DeviceMatrix w, uint16_t* out) {
+    wait_for_predecessor();
     const int64_t chunks = w.n_cols / 32;
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= w.n_rows * chunks) return;
@@ -43,15 +46,15 @@ __global__ void dequantize_f16_kernel(DeviceMatrix w, uint16_t* out) {
 void get_rows(const DeviceMatrix& table, const int32_t* tokens, int64_t n_tokens, float* out, gpuStream_t stream) {
     const int64_t n = n_tokens * (table.n_cols / 32);
     if (n == 0) return;
-    get_rows_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(table, tokens, n_tokens, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(get_rows_kernel, static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0,
+           stream, table, tokens, n_tokens, out);
 }
 
 void dequantize_to_f16(const DeviceMatrix& w, uint16_t* out, gpuStream_t stream) {
     const int64_t n = w.n_rows * (w.n_cols / 32);
     if (n == 0) return;
-    dequantize_f16_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(w, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(dequantize_f16_kernel, static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0,
+           stream, w, out);
 }
 
 }  // namespace rf::gpu

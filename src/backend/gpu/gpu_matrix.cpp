@@ -53,8 +53,25 @@ PackedMatrix pack_plain(quant::GgmlType type, const void* rows, int64_t n_rows, 
 
 bool gpu_supports_type(quant::GgmlType type) {
     using quant::GgmlType;
-    return type == GgmlType::kQ4_0 || type == GgmlType::kQ8_0 || type == GgmlType::kQ4_K ||
-           type == GgmlType::kQ6_K || type == GgmlType::kF16;
+    switch (type) {
+        case GgmlType::kQ4_0:
+        case GgmlType::kQ8_0:
+        case GgmlType::kQ4_K:
+        case GgmlType::kQ5_K:
+        case GgmlType::kQ6_K:
+        case GgmlType::kF16:
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS:
+            return true;
+        default:
+            return false;
+    }
 }
 
 Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, int64_t n_rows, int64_t n_cols) {
@@ -80,7 +97,16 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
                     std::memcpy(out + 192, b.scales, 16);
                 });
         case GgmlType::kQ4_K:
+        case GgmlType::kQ5_K:
         case GgmlType::kF16:
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS:
             return pack_plain(type, gguf_rows, n_rows, n_cols);
         default:
             break;

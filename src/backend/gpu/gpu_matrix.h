@@ -15,8 +15,11 @@ namespace rf::gpu {
 //   Q4_0: qs [n_rows][nb][16 B]  (the block's nibbles)   scales [n_rows][nb] fp16 d
 //   Q8_0: qs [n_rows][nb][32 B]  (int8 values)           scales [n_rows][nb] fp16 d
 //   Q4_K: qs [n_rows][nb][144 B] (native blocks: 144 = 9 x 16)   no scales array
+//   Q5_K: qs [n_rows][nb][176 B] (native blocks: d, dmin, scales | qh[32] | qs[128])
 //   Q6_K: qs [n_rows][nb][208 B] (ql 128 | qh 64 | scales 16)   scales [n_rows][nb] fp16 d
 //   F16 : qs [n_rows][n_cols] fp16                              no scales array
+//   Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K, IQ4_NL, IQ4_XS: the native GGUF blocks, rows padded to 16 bytes (read
+//   byte by byte: dequantized per 32-element chunk, no int8 kernel)
 // nb = blocks per row; scale rows are padded to a multiple of 8 entries (16 B).
 struct PackedMatrix {
     quant::GgmlType type = quant::GgmlType::kF32;

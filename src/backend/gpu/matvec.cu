@@ -4,7 +4,9 @@
 // input (Q/K/V), and the epilogue can accumulate into the output or apply SwiGLU.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/matvec.h"
+#include "backend/gpu/packed_dequant.cuh"
 #include "quant/k_scales.h"
 
 namespace rf::gpu {
@@ -123,6 +125,56 @@ struct UnitQ4_K {
     }
 };
 
+// Q5_K unit = a quarter super-block as in Q4_K, each element with a fifth bit: bit 2j (low
+// nibbles, sub-block 2j) or 2j+1 (high nibbles) of the qh byte at the same position. Native
+// block: d, dmin, scales[12] | qh[32] | qs[128]; values 0..31 fit dp4a's signed bytes.
+struct UnitQ5_K {
+    static constexpr int kElems = 64;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int64_t sb = u >> 2;
+        const int j = static_cast<int>(u & 3);
+        const uint8_t* block = row_qs + sb * 176;
+        const int4 head = load_int4(block);  // d, dmin, scales[12]
+        const int4 h0 = load_int4(block + 16), h1 = load_int4(block + 32);
+        const int4 q0 = load_int4(block + 48 + 32 * j), q1 = load_int4(block + 64 + 32 * j);
+        const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
+        const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
+        uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
+        quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
+        quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
+        const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
+        const int hw[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
+        int lo[8], hi[8];
+#pragma unroll
+        for (int k = 0; k < 8; ++k) {
+            lo[k] = (qw[k] & (int)kLowNibbles) | (((hw[k] >> (2 * j)) & 0x01010101) << 4);
+            hi[k] = ((qw[k] >> 4) & (int)kLowNibbles) | (((hw[k] >> (2 * j + 1)) & 0x01010101) << 4);
+        }
+        const int64_t act_block = sb * 8 + 2 * j;
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const int8_t* xq = acts[t].qs + act_block * 32;
+            const int4 xa0 = load_int4(xq), xa1 = load_int4(xq + 16);
+            const int4 xb0 = load_int4(xq + 32), xb1 = load_int4(xq + 48);
+            const int xa[8] = {xa0.x, xa0.y, xa0.z, xa0.w, xa1.x, xa1.y, xa1.z, xa1.w};
+            const int xb[8] = {xb0.x, xb0.y, xb0.z, xb0.w, xb1.x, xb1.y, xb1.z, xb1.w};
+            int s0 = 0, s1 = 0;
+#pragma unroll
+            for (int k = 0; k < 8; ++k) {
+                s0 = dot4_i8(lo[k], xa[k], s0);
+                s1 = dot4_i8(hi[k], xb[k], s1);
+            }
+            const float2 da = acts[t].ds[act_block];
+            const float2 db = acts[t].ds[act_block + 1];
+            acc[t] += d * (sc0 * da.x * static_cast<float>(s0) + sc1 * db.x * static_cast<float>(s1)) -
+                      dmin * (m0 * da.y + m1 * db.y);
+        }
+    }
+};
+
 // Q6_K unit = a quarter super-block: half n (128 elements) x lanes l0..l0+15 of its 32 columns,
 // i.e. 4 groups of 16 elements at 128n + l0 + {0, 32, 64, 96}. Packed block: ql | qh | scales.
 struct UnitQ6_K {
@@ -227,11 +279,33 @@ struct F16RowDot {
     }
 };
 
+// Types without an int8 unit (Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K, IQ4_NL, IQ4_XS): each lane dequantizes whole
+// 32-element chunks of the native blocks (packed_dequant.cuh) and dots them with the float rows.
+struct DequantRowDot {
+    template <int NT>
+    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
+        for (int64_t chunk = lane; chunk < w.n_cols / 32; chunk += RF_WARP_SIZE) {
+            float v[32];
+            dequant_chunk32(w, row, chunk, v);
+#pragma unroll
+            for (int t = 0; t < NT; ++t) {
+                const float* x = in.x + t * w.n_cols + chunk * 32;
+#pragma unroll
+                for (int k = 0; k < 8; ++k) {
+                    const float4 xv = *reinterpret_cast<const float4*>(x + 4 * k);
+                    acc[t] += v[4 * k] * xv.x + v[4 * k + 1] * xv.y + v[4 * k + 2] * xv.z + v[4 * k + 3] * xv.w;
+                }
+            }
+        }
+    }
+};
+
 // One warp per output row of the set (rows of its matrices one after the other); lanes stride
 // over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
 // writes silu(w[0] . x) * (w[1] . x).
 template <typename Dot, int NT, MatvecEpilogue E>
 __global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in) {
+    wait_for_predecessor();
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
     const int64_t set_row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -265,13 +339,16 @@ template <typename Dot, int NT>
 void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
     switch (e) {
         case MatvecEpilogue::kStore:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kStore><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kStore>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
         case MatvecEpilogue::kAccumulate:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
         case MatvecEpilogue::kSwiglu:
-            matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu><<<grid, kThreadsPerBlock, 0, stream>>>(set, in);
+            launch(matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu>, grid, kThreadsPerBlock, 0,
+                   stream, set, in);
             break;
     }
 }
@@ -283,8 +360,17 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, grid, stream); break;
         case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ4_1:
+        case GgmlType::kQ5_0:
+        case GgmlType::kQ5_1:
+        case GgmlType::kMXFP4:
+        case GgmlType::kQ2_K:
+        case GgmlType::kQ3_K:
+        case GgmlType::kIQ4_NL:
+        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();

@@ -11,6 +11,12 @@
 
 namespace rf::gpu {
 
+// ---- gpu_launch.cpp ----
+// Programmatic dependent launch of the kernels (gpu_launch.cuh); the backend turns it on for
+// devices that have it.
+void set_dependent_launch(bool enabled);
+bool dependent_launch_enabled();
+
 // ---- elementwise.cu ----
 // out = a + b over n floats (out may alias a).
 void add(const float* a, const float* b, float* out, int64_t n, gpuStream_t stream);

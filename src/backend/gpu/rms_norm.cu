@@ -3,6 +3,7 @@
 // the activation quantization of the mat-vec that reads the result.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 
 namespace rf::gpu {
@@ -41,6 +42,7 @@ __device__ float inverse_rms(const float* __restrict__ row, const float (&vals)[
 // One block per row.
 __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t width,
                                 float* __restrict__ out) {
+    wait_for_predecessor();
     const float* row = x + static_cast<int64_t>(blockIdx.x) * width;
     float* dst = out + static_cast<int64_t>(blockIdx.x) * width;
     float vals[kCached], ws[kCached];
@@ -59,6 +61,7 @@ __global__ void rms_norm_kernel(const float* __restrict__ x, const float* __rest
 // 32-column block's reductions; width is a multiple of 32.
 __global__ void rms_norm_quant_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
                                       int64_t width, float* __restrict__ out, QuantizedActs acts) {
+    wait_for_predecessor();
     const float* row = x + static_cast<int64_t>(blockIdx.x) * width;
     float* dst = out + static_cast<int64_t>(blockIdx.x) * width;
     float vals[kCached], ws[kCached];
@@ -96,16 +99,15 @@ int threads_for(int64_t width) {
 
 void rms_norm(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out, gpuStream_t stream) {
     if (n_rows == 0) return;
-    rms_norm_kernel<<<static_cast<unsigned>(n_rows), threads_for(width), 0, stream>>>(x, w, eps, width, out);
-    RF_GPU_CHECK_LAUNCH();
+    launch(rms_norm_kernel, static_cast<unsigned>(n_rows), threads_for(width), 0, stream, x, w, eps,
+           width, out);
 }
 
 void rms_norm_quant(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out,
                     QuantizedActs acts, gpuStream_t stream) {
     if (n_rows == 0) return;
-    rms_norm_quant_kernel<<<static_cast<unsigned>(n_rows), threads_for(width), 0, stream>>>(x, w, eps, width, out,
-                                                                                         acts);
-    RF_GPU_CHECK_LAUNCH();
+    launch(rms_norm_quant_kernel, static_cast<unsigned>(n_rows), threads_for(width), 0, stream, x,
+           w, eps, width, out, acts);
 }
 
 }  // namespace rf::gpu

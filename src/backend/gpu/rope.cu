@@ -3,6 +3,7 @@
 // Mirrors the CPU backend's formulas.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
+#include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
 
 namespace rf::gpu {
@@ -47,6 +48,7 @@ __device__ __forceinline__ void rotate_pair_in_place(float* x, int64_t th, int32
 
 __global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, int32_t head_dim,
                             RopeKernelParams p) {
+    wait_for_predecessor();
     const int32_t half = p.n_rot / 2;
     const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx >= n_tokens * n_head * half) return;
@@ -59,6 +61,7 @@ __global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens
 // an element another one writes) and the elements of v (copied into the cache).
 __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, PagedKvView kv, const int32_t* positions,
                                      const int32_t* slots, int64_t n_tokens, int32_t n_head, RopeKernelParams p) {
+    wait_for_predecessor();
     const int32_t half = p.n_rot / 2;
     const int64_t n_q = n_tokens * n_head * half;
     const int64_t n_k = n_tokens * kv.n_head_kv * kv.head_dim_k;
@@ -106,9 +109,8 @@ void rope(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, 
     const int64_t n = n_tokens * n_head * (p.n_rot / 2);
     if (n == 0) return;
     constexpr int kThreads = 256;
-    rope_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(x, positions, n_tokens,
-                                                                                             n_head, head_dim, p);
-    RF_GPU_CHECK_LAUNCH();
+    launch(rope_kernel, static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream,
+           x, positions, n_tokens, n_head, head_dim, p);
 }
 
 void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& kv, const DeviceBatch& batch,
@@ -117,9 +119,8 @@ void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& 
                       (int64_t{n_head} * (p.n_rot / 2) + int64_t{kv.n_head_kv} * (kv.head_dim_k + kv.head_dim_v));
     if (n == 0) return;
     constexpr int kThreads = 256;
-    rope_store_kv_kernel<<<static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
-        q, k, v, kv, batch.positions, batch.kv_slots, batch.n_tokens, n_head, p);
-    RF_GPU_CHECK_LAUNCH();
+    launch(rope_store_kv_kernel, static_cast<unsigned>((n + kThreads - 1) / kThreads), kThreads, 0,
+           stream, q, k, v, kv, batch.positions, batch.kv_slots, batch.n_tokens, n_head, p);
 }
 
 }  // namespace rf::gpu

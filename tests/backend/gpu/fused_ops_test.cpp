@@ -77,8 +77,8 @@ int device_warp_size() {
     return prop.warpSize;
 }
 
-const GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K,
-                           GgmlType::kF16};
+const GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K,
+                           GgmlType::kQ6_K, GgmlType::kF16,  GgmlType::kQ5_0, GgmlType::kQ3_K};
 
 TEST(GpuFusedOps, MatvecSetMatchesSeparateLaunches) {
     RF_SKIP_WITHOUT_GPU();

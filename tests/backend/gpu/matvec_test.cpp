@@ -92,7 +92,9 @@ TEST(GpuMatvec, EveryTypeOddShapes) {
     gpuDeviceProp prop{};
     RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
     std::mt19937 rng(1234);
-    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kF16}) {
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                          GgmlType::kF16, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kMXFP4,
+                          GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS}) {
         for (auto [rows, cols] : {std::pair<int64_t, int64_t>{1, 256}, {3, 512}, {67, 768}, {257, 4096}}) {
             for (int tokens : {1, 2, 5, 8}) run_case({type, rows, cols, tokens}, prop.warpSize, rng);
         }

@@ -158,6 +158,32 @@ TEST(GpuModel, F16WeightsLongPrefill) {
     expect_matches_reference(c, 70, 8);  // spans several KV blocks and attention splits
 }
 
+// Q5_K weights read by the mat-vec (decode) and dequantized for the GEMM (a 20-token prefill).
+TEST(GpuModel, Q5KWeights) {
+    TinyConfig c;
+    c.weight_type = quant::GgmlType::kQ5_K;
+    c.n_embd = 256;
+    c.head_dim = 64;
+    c.n_ff = 512;
+    expect_matches_reference(c, 20, 8);
+}
+
+// Types read through the generic dequantizing mat-vec: Q5_0 (32-element blocks) and Q3_K.
+TEST(GpuModel, Q5_0Weights) {
+    TinyConfig c;
+    c.weight_type = quant::GgmlType::kQ5_0;
+    expect_matches_reference(c, 12, 6);
+}
+
+TEST(GpuModel, Q3KWeights) {
+    TinyConfig c;
+    c.weight_type = quant::GgmlType::kQ3_K;
+    c.n_embd = 256;
+    c.head_dim = 64;
+    c.n_ff = 512;
+    expect_matches_reference(c, 20, 8);
+}
+
 // Greedy continuation on the GPU equals the CPU's for 64 tokens.
 TEST(GpuModel, GreedyMatchesCpu) {
     RF_SKIP_WITHOUT_GPU();
