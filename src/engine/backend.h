@@ -123,6 +123,12 @@ public:
         matmul(w, x, scratch);
         add(acc, scratch, acc);
     }
+    // acc += x @ w, then out = rms_norm(acc) * norm: a residual add and the next block's input.
+    virtual void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc,
+                                     const Tensor& norm, float eps, Tensor& out) {
+        matmul_add(w, x, scratch, acc);
+        rms_norm(acc, norm, eps, out);
+    }
 
     // RoPE on q [head_dim_k * n_head, n_tokens] and k [head_dim_k * n_head_kv, n_tokens], then k
     // and v stored for layer il. A backend may rotate k on its way into the cache only, leaving

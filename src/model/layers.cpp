@@ -5,7 +5,22 @@
 
 namespace rf::model {
 
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x) {
+namespace {
+
+// x += in @ w; then xn = rms_norm(x) * next_norm when there is a next block in this stage.
+void residual_matmul(ForwardState& s, const Tensor& w, const Tensor& in, Tensor& x, const Tensor* next_norm) {
+    Tensor scratch = s.a.block.first_rows(s.n_tokens);
+    if (next_norm == nullptr) {
+        s.b.matmul_add(w, in, scratch, x);
+        return;
+    }
+    Tensor xn = s.a.xn.first_rows(s.n_tokens);
+    s.b.matmul_add_rms_norm(w, in, scratch, x, *next_norm, s.hp.rms_eps, xn);
+}
+
+}  // namespace
+
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x, const Tensor* next_norm) {
     engine::Backend& b = s.b;
     const int32_t n = s.n_tokens;
     const HParams& hp = s.hp;
@@ -32,18 +47,16 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, T
     b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
     Tensor attn = s.a.attn.first_rows(n);
     b.attention(kv_layer, q, attn, s.attn);
-    Tensor scratch = s.a.block.first_rows(n);
-    b.matmul_add(l.wo, attn, scratch, x);
+    residual_matmul(s, l.wo, attn, x, next_norm);
 }
 
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x) {
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x, const Tensor* next_norm) {
     const int32_t n = s.n_tokens;
     Tensor xn = s.a.xn.first_rows(n);
     Tensor gate = s.a.gate.first_rows(n);
     Tensor up = s.a.up.first_rows(n);
-    Tensor scratch = s.a.block.first_rows(n);
     s.b.matmul_swiglu(l.ffn_gate, l.ffn_up, xn, up, gate);
-    s.b.matmul_add(l.ffn_down, gate, scratch, x);
+    residual_matmul(s, l.ffn_down, gate, x, next_norm);
 }
 
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out) {

@@ -14,69 +14,144 @@ namespace {
 constexpr int kThreadsPerBlock = 128;
 using namespace matvec_units;
 
-// One warp per output row of the set (rows of its matrices one after the other); lanes stride
-// over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
-// writes silu(w[0] . x) * (w[1] . x).
-template <typename Dot, int NT, MatvecEpilogue E>
-__global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in) {
-    wait_for_predecessor();
-    const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
-    const int64_t set_row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
-    const int lane = threadIdx.x % RF_WARP_SIZE;
-    if (set_row >= set.first_row[set.n]) return;
-    // Selects rather than an indexed parameter read, which would copy the set to local memory.
-    const int m = (set.n > 1 && set_row >= set.first_row[1]) + (set.n > 2 && set_row >= set.first_row[2]);
-    const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
-    float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
-    const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
+// 1 / rms of token t's input (InputNorm), the same in every warp; 1 without a norm.
+__device__ float input_scale(const InputNorm& norm, int t, int lane) {
+    if (norm.sum_squares == nullptr) return 1.0f;
+    float sum = 0.0f;
+    for (int i = lane; i < norm.n_groups; i += RF_WARP_SIZE) sum += norm.sum_squares[t * norm.n_groups + i];
+    return rsqrtf(warp_sum(sum) / static_cast<float>(norm.width) + norm.eps);
+}
 
-    float acc[NT] = {};
-    Dot::template run<NT>(w, row, in, lane, acc);
-    float acc_up[NT] = {};
-    if constexpr (E == MatvecEpilogue::kSwiglu) Dot::template run<NT>(set.w[1], row, in, lane, acc_up);
+// GroupOutput: once every warp of the block has stored its rows of y [n_tokens][n_rows], the
+// block that finishes its group of 32 rows last (a ticket per group) quantizes the group. All
+// threads of the block call this.
+__device__ void finish_group(const GroupOutput& g, const float* y, int64_t n_rows, int64_t block_first_row,
+                             int rows_per_block, int n_tokens) {
+    __shared__ bool s_last;
+    const int64_t group = block_first_row / 32;
+    __threadfence();  // this block's rows are visible device-wide before its ticket is taken
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const int64_t group_rows = min(int64_t{32}, n_rows - group * 32);
+        const int blocks_in_group = static_cast<int>((group_rows + rows_per_block - 1) / rows_per_block);
+        s_last = atomicAdd(&g.counters[group], 1) == blocks_in_group - 1;
+        if (s_last) g.counters[group] = 0;  // every block of the group has taken its ticket
+    }
+    __syncthreads();
+    if (!s_last || threadIdx.x >= 32) return;
+    __threadfence();
+    // Thread r (the first 32 lanes) takes row 32 * group + r; volatile loads skip the L1, which
+    // may hold lines of the group read before the other blocks wrote them.
+    const int64_t row = group * 32 + threadIdx.x;
+    const bool valid = row < n_rows;
+    const int64_t n_groups = group_count(n_rows);
+    for (int t = 0; t < n_tokens; ++t) {
+        const float yv = valid ? *static_cast<const volatile float*>(y + t * n_rows + row) : 0.0f;
+        const float v = valid && g.gain != nullptr ? yv * g.gain[row] : yv;
+        if (g.scaled != nullptr && valid) g.scaled[t * n_rows + row] = v;
+        if (g.acts.qs != nullptr) {
+            quantize_block32(v, row, g.acts.qs + t * g.acts.n_cols_padded, g.acts.ds + t * (g.acts.n_cols_padded / 32));
+        }
+        if (g.sum_squares != nullptr) {
+            float sum = yv * yv;
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-        const float total = warp_sum(acc[t]);
-        float* dst = y + t * w.n_rows + row;
-        if constexpr (E == MatvecEpilogue::kStore) {
-            if (lane == 0) *dst = total;
-        } else if constexpr (E == MatvecEpilogue::kAccumulate) {
-            if (lane == 0) *dst += total;
-        } else {
-            const float up = warp_sum(acc_up[t]);
-            if (lane == 0) *dst = total / (1.0f + expf(-total)) * up;
+            for (int offset = 16; offset > 0; offset >>= 1) sum += shfl_xor(sum, offset);
+            if (threadIdx.x == 0) g.sum_squares[t * n_groups + group] = sum;
         }
     }
 }
 
+// One warp per output row of the set (rows of its matrices one after the other); lanes stride
+// over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
+// writes silu(w[0] . x) * (w[1] . x); products are scaled by in.norm first, and `group` (when its
+// counters are set) quantizes the output for the next mat-vec.
+template <typename Dot, int NT, MatvecEpilogue E>
+__global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in, GroupOutput group) {
+    wait_for_predecessor();
+    const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
+    const int64_t block_first_row = static_cast<int64_t>(blockIdx.x) * warps_per_block;
+    const int64_t set_row = block_first_row + threadIdx.x / RF_WARP_SIZE;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    if (set_row < set.first_row[set.n]) {
+        // Selects rather than an indexed parameter read, which would copy the set to local memory.
+        const int m = (set.n > 1 && set_row >= set.first_row[1]) + (set.n > 2 && set_row >= set.first_row[2]);
+        const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
+        float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
+        const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
+
+        float acc[NT] = {};
+        Dot::template run<NT>(w, row, in, lane, acc);
+        float acc_up[NT] = {};
+        if constexpr (E == MatvecEpilogue::kSwiglu) Dot::template run<NT>(set.w[1], row, in, lane, acc_up);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const float scale = input_scale(in.norm, t, lane);
+            const float total = warp_sum(acc[t]) * scale;
+            float* dst = y + t * w.n_rows + row;
+            if constexpr (E == MatvecEpilogue::kStore) {
+                if (lane == 0) *dst = total;
+            } else if constexpr (E == MatvecEpilogue::kAccumulate) {
+                if (lane == 0) *dst += total;
+            } else {
+                const float up = warp_sum(acc_up[t]) * scale;
+                if (lane == 0) *dst = total / (1.0f + expf(-total)) * up;
+            }
+        }
+    }
+    if (in.normalized != nullptr) {
+        // Warp-sized runs of the input (never straddling tokens: the width is a multiple of 32).
+        const int64_t n_elems = in.norm.width * NT;
+        const int64_t n_warps = static_cast<int64_t>(gridDim.x) * warps_per_block;
+        for (int64_t first = set_row * RF_WARP_SIZE; first < n_elems; first += n_warps * RF_WARP_SIZE) {
+            const int t = static_cast<int>(first / in.norm.width);
+            const float scale = input_scale(in.norm, t, lane);
+            if (first + lane < n_elems) in.normalized[first + lane] = in.x[first + lane] * scale;
+        }
+    }
+    if (group.counters != nullptr) finish_group(group, set.y[0], set.w[0].n_rows, block_first_row, warps_per_block, NT);
+}
+
+// apply_input_norm: one warp per run of RF_WARP_SIZE elements of one token.
+__global__ void apply_input_norm_kernel(const float* __restrict__ x, InputNorm norm, int64_t n_elems,
+                                        float* __restrict__ out) {
+    wait_for_predecessor();
+    const int64_t first = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / RF_WARP_SIZE * RF_WARP_SIZE;
+    const int lane = threadIdx.x % RF_WARP_SIZE;
+    if (first >= n_elems) return;
+    const float scale = input_scale(norm, static_cast<int>(first / norm.width), lane);
+    if (first + lane < n_elems) out[first + lane] = x[first + lane] * scale;
+}
+
 template <typename Dot, int NT>
-void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
+void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group, dim3 grid,
+                     gpuStream_t stream) {
     switch (e) {
         case MatvecEpilogue::kStore:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kStore>, grid, kThreadsPerBlock, 0,
-                   stream, set, in);
+                   stream, set, in, group);
             break;
         case MatvecEpilogue::kAccumulate:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate>, grid, kThreadsPerBlock, 0,
-                   stream, set, in);
+                   stream, set, in, group);
             break;
         case MatvecEpilogue::kSwiglu:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu>, grid, kThreadsPerBlock, 0,
-                   stream, set, in);
+                   stream, set, in, group);
             break;
     }
 }
 
 template <int NT>
-void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, dim3 grid, gpuStream_t stream) {
+void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group, dim3 grid,
+                       gpuStream_t stream) {
     using quant::GgmlType;
     switch (set.w[0].type) {
-        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, grid, stream); break;
-        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, grid, stream); break;
-        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, grid, stream); break;
-        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, grid, stream); break;
-        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, grid, stream); break;
-        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, group, grid, stream); break;
         case GgmlType::kQ4_1:
         case GgmlType::kQ5_0:
         case GgmlType::kQ5_1:
@@ -84,7 +159,7 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
         case GgmlType::kIQ4_NL:
-        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, grid, stream); break;
+        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, group, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();
@@ -94,32 +169,44 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
 
 }  // namespace
 
-void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const QuantizedActs& acts, const float* x,
-                int n_tokens, int warp_size, gpuStream_t stream) {
+void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
+                gpuStream_t stream, const GroupOutput* group) {
     const int rows_per_block = kThreadsPerBlock / warp_size;
     const int64_t n_rows = set.first_row[set.n];
     const dim3 grid(static_cast<unsigned>((n_rows + rows_per_block - 1) / rows_per_block));
-    const MatvecInput in{acts, x};
+    const GroupOutput no_group{};
+    const GroupOutput& g = group != nullptr ? *group : no_group;
+    if (group != nullptr && set.n != 1) {
+        std::fprintf(stderr, "rocmforge: matvec: a grouped output needs a one-matrix set\n");
+        std::abort();
+    }
     switch (n_tokens) {
-        case 1: launch_for_tokens<1>(set, epilogue, in, grid, stream); break;
-        case 2: launch_for_tokens<2>(set, epilogue, in, grid, stream); break;
-        case 3: launch_for_tokens<3>(set, epilogue, in, grid, stream); break;
-        case 4: launch_for_tokens<4>(set, epilogue, in, grid, stream); break;
-        case 5: launch_for_tokens<5>(set, epilogue, in, grid, stream); break;
-        case 6: launch_for_tokens<6>(set, epilogue, in, grid, stream); break;
-        case 7: launch_for_tokens<7>(set, epilogue, in, grid, stream); break;
-        case 8: launch_for_tokens<8>(set, epilogue, in, grid, stream); break;
+        case 1: launch_for_tokens<1>(set, epilogue, in, g, grid, stream); break;
+        case 2: launch_for_tokens<2>(set, epilogue, in, g, grid, stream); break;
+        case 3: launch_for_tokens<3>(set, epilogue, in, g, grid, stream); break;
+        case 4: launch_for_tokens<4>(set, epilogue, in, g, grid, stream); break;
+        case 5: launch_for_tokens<5>(set, epilogue, in, g, grid, stream); break;
+        case 6: launch_for_tokens<6>(set, epilogue, in, g, grid, stream); break;
+        case 7: launch_for_tokens<7>(set, epilogue, in, g, grid, stream); break;
+        case 8: launch_for_tokens<8>(set, epilogue, in, g, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: n_tokens %d outside 1..%d\n", n_tokens, kMaxMatvecTokens);
             std::abort();
     }
 }
 
+void apply_input_norm(const float* x, const InputNorm& norm, int n_tokens, float* out, gpuStream_t stream) {
+    const int64_t n_elems = norm.width * n_tokens;
+    constexpr int kThreads = 256;
+    launch(apply_input_norm_kernel, static_cast<unsigned>((n_elems + kThreads - 1) / kThreads), kThreads, 0, stream,
+           x, norm, n_elems, out);
+}
+
 void matvec(const DeviceMatrix& w, const QuantizedActs& acts, const float* x, int n_tokens, float* y,
             int warp_size, gpuStream_t stream) {
     MatvecSet set;
     set.add(w, y);
-    matvec_set(set, MatvecEpilogue::kStore, acts, x, n_tokens, warp_size, stream);
+    matvec_set(set, MatvecEpilogue::kStore, MatvecInput{acts, x, {}, nullptr}, n_tokens, warp_size, stream);
 }
 
 }  // namespace rf::gpu
