@@ -14,6 +14,25 @@ namespace {
 constexpr int kThreadsPerBlock = 128;
 using namespace matvec_units;
 
+// Asks L2 for the bytes of one weight row (quants and scales), a 128-byte line per lane and
+// step; CUDA only (elsewhere the loads simply come later).
+__device__ __forceinline__ void prefetch_row_l2(const DeviceMatrix& w, int64_t row, int lane) {
+#if defined(__CUDA_ARCH__)
+    const uint8_t* qs = w.qs + row * w.qs_row_bytes;
+    for (size_t offset = static_cast<size_t>(lane) * 128; offset < w.qs_row_bytes; offset += RF_WARP_SIZE * 128) {
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(qs + offset));
+    }
+    if (w.scales != nullptr) {
+        const uint8_t* scales = reinterpret_cast<const uint8_t*>(w.scales + row * w.scale_row_count);
+        for (size_t offset = static_cast<size_t>(lane) * 128; offset < w.scale_row_count * 2; offset += RF_WARP_SIZE * 128) {
+            asm volatile("prefetch.global.L2 [%0];" ::"l"(scales + offset));
+        }
+    }
+#else
+    (void)w, (void)row, (void)lane;
+#endif
+}
+
 // 1 / rms of token t's input (InputNorm), the same in every warp; 1 without a norm.
 __device__ float input_scale(const InputNorm& norm, int t, int lane) {
     if (norm.sum_squares == nullptr) return 1.0f;
@@ -67,18 +86,24 @@ __device__ void finish_group(const GroupOutput& g, const float* y, int64_t n_row
 // counters are set) quantizes the output for the next mat-vec.
 template <typename Dot, int NT, MatvecEpilogue E>
 __global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in, GroupOutput group) {
-    wait_for_predecessor();
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
     const int64_t block_first_row = static_cast<int64_t>(blockIdx.x) * warps_per_block;
     const int64_t set_row = block_first_row + threadIdx.x / RF_WARP_SIZE;
     const int lane = threadIdx.x % RF_WARP_SIZE;
-    if (set_row < set.first_row[set.n]) {
-        // Selects rather than an indexed parameter read, which would copy the set to local memory.
-        const int m = (set.n > 1 && set_row >= set.first_row[1]) + (set.n > 2 && set_row >= set.first_row[2]);
-        const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
+    const bool has_row = set_row < set.first_row[set.n];
+    // Selects rather than an indexed parameter read, which would copy the set to local memory.
+    const int m = (set.n > 1 && set_row >= set.first_row[1]) + (set.n > 2 && set_row >= set.first_row[2]);
+    const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
+    const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
+    // The weights do not depend on the previous kernel: start pulling them into L2 while it
+    // finishes (dependent launch), then wait for its results.
+    if (has_row) {
+        prefetch_row_l2(w, row, lane);
+        if constexpr (E == MatvecEpilogue::kSwiglu) prefetch_row_l2(set.w[1], row, lane);
+    }
+    wait_for_predecessor();
+    if (has_row) {
         float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
-        const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
-
         float acc[NT] = {};
         Dot::template run<NT>(w, row, in, lane, acc);
         float acc_up[NT] = {};
