@@ -143,6 +143,14 @@ public:
         store_kv(il, k, v);
     }
 
+    // ys = {q, k, v} = x @ ws = {wq, wk, wv}, then rope_store_kv (no bias or Q/K norm between).
+    virtual void matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
+                                          std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
+                                          const RopeParams& params) {
+        matmul_shared_input(ws, x, ys);
+        rope_store_kv(il, *ys[0], *ys[1], *ys[2], n_head, n_head_kv, params);
+    }
+
     // Copies a 2-D F32 tensor to host memory (waits for pending work).
     virtual void read(const Tensor& t, std::span<float> host) = 0;
     // Copies host floats into the first host.size() elements of an activation, in step order

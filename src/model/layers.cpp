@@ -29,22 +29,28 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, T
     Tensor k = s.a.k.first_rows(n);
     Tensor v = s.a.v.first_rows(n);
 
-    // Projections: q [n_head * hd_k, n], k [n_head_kv * hd_k, n], v [n_head_kv * hd_v, n].
+    // Projections: q [n_head * hd_k, n], k [n_head_kv * hd_k, n], v [n_head_kv * hd_v, n]; then
+    // rotate and cache this step's K/V.
     const Tensor* ws[] = {&l.wq, &l.wk, &l.wv};
     Tensor* ys[] = {&q, &k, &v};
-    b.matmul_shared_input(ws, xn, ys);
-    if (!l.bq.empty()) b.add_bias(q, l.bq);
-    if (!l.bk.empty()) b.add_bias(k, l.bk);
-    if (!l.bv.empty()) b.add_bias(v, l.bv);
+    const bool plain_projections =
+        l.bq.empty() && l.bk.empty() && l.bv.empty() && l.q_norm.empty() && l.k_norm.empty();
+    if (plain_projections) {
+        b.matmul_qkv_rope_store_kv(kv_layer, ws, xn, ys, hp.n_head, hp.n_head_kv, s.rope);
+    } else {
+        b.matmul_shared_input(ws, xn, ys);
+        if (!l.bq.empty()) b.add_bias(q, l.bq);
+        if (!l.bk.empty()) b.add_bias(k, l.bk);
+        if (!l.bv.empty()) b.add_bias(v, l.bv);
+        // Per-head views [hd_k, n_head * n] for the Q/K norms.
+        Tensor qh = q.reshaped(hp.head_dim_k, int64_t{hp.n_head} * n);
+        Tensor kh = k.reshaped(hp.head_dim_k, int64_t{hp.n_head_kv} * n);
+        if (!l.q_norm.empty()) b.rms_norm(qh, l.q_norm, hp.rms_eps, qh);
+        if (!l.k_norm.empty()) b.rms_norm(kh, l.k_norm, hp.rms_eps, kh);
+        b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
+    }
 
-    // Per-head views [hd_k, n_head * n] for the Q/K norms and RoPE.
-    Tensor qh = q.reshaped(hp.head_dim_k, int64_t{hp.n_head} * n);
-    Tensor kh = k.reshaped(hp.head_dim_k, int64_t{hp.n_head_kv} * n);
-    if (!l.q_norm.empty()) b.rms_norm(qh, l.q_norm, hp.rms_eps, qh);
-    if (!l.k_norm.empty()) b.rms_norm(kh, l.k_norm, hp.rms_eps, kh);
-
-    // Rotate, cache this step's K/V, then attend over each token's sequence prefix.
-    b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
+    // Attend over each token's sequence prefix.
     Tensor attn = s.a.attn.first_rows(n);
     b.attention(kv_layer, q, attn, s.attn);
     residual_matmul(s, l.wo, attn, x, next_norm);

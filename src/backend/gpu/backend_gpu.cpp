@@ -127,6 +127,9 @@ public:
     }
     void matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) override;
     void matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) override;
+    void matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
+                                  std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
+                                  const engine::RopeParams& params) override;
     void matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) override;
     void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc, const Tensor& norm,
                              float eps, Tensor& out) override;
@@ -177,15 +180,21 @@ public:
         }
         const int64_t need = attention_scratch_floats(batch_.n_tokens, p.n_head, max_kv_, p.head_dim_v);
         float* scratch = attn_scratch_.get(static_cast<size_t>(need));
+        if (attn_counters_ == nullptr) {  // zeroed once: every attention() leaves them at zero
+            attn_counters_ = static_cast<uint32_t*>(device_alloc(kAttentionCounters * sizeof(uint32_t)));
+            RF_GPU_CHECK(gpuMemsetAsync(attn_counters_, 0, kAttentionCounters * sizeof(uint32_t), stream_));
+        }
         // Decode: the output projection's mat-vec reads the output quantized; the merge writes it so.
         if (batch_.n_tokens <= kMaxMatvecTokens && attention_can_quantize(p.n_head, p.head_dim_v)) {
             const int64_t width = int64_t{p.n_head} * p.head_dim_v;
             const QuantizedActs acts = act_buffers(width, batch_.n_tokens);
-            gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, stream_, &acts);
+            gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, attn_counters_,
+                           stream_, &acts);
             remember_acts(f32(out), width, batch_.n_tokens);
             return;
         }
-        gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, stream_);
+        gpu::attention(kv_view(il), device_batch(), f32(q), p.n_head, p.scale, f32(out), scratch, attn_counters_,
+                       stream_);
     }
     void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
     void finish_step() override;
@@ -263,6 +272,8 @@ private:
     QuantizedActs act_buffers(int64_t n_cols, int n_tokens) { return act_buffers(n_cols, n_tokens, acts_slot_); }
     // A grouped output of n_rows x n_tokens quantized into the activation set the mat-vec does not read.
     GroupOutput group_output(int64_t n_rows, int n_tokens);
+    // `count` ticket counters for a mat-vec epilogue (zero; each launch leaves them so).
+    int32_t* tickets(size_t count);
     // The quantized form of x for the matrices of `set` (reused while x is unchanged).
     QuantizedActs acts_for(const DeviceMatrix& w, const float* x, int n_tokens);
     // Records that the activation buffers now hold x [n_tokens][n_cols] quantized.
@@ -276,8 +287,9 @@ private:
     // One launch of a mat-vec set (n_tokens <= kMaxMatvecTokens).
     // With `group`, the output is also quantized into the other activation set, which becomes the
     // current one (for `set.y[0]`).
+    // With `heads` (a Q/K/V set), RoPE and the KV store run in the epilogue.
     void run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens,
-                        const GroupOutput* group = nullptr);
+                        const GroupOutput* group = nullptr, const HeadOutput* heads = nullptr);
     PagedKvView kv_view(int32_t il) const {
         return {kv_k_[static_cast<size_t>(il)], kv_v_[static_cast<size_t>(il)], kv_layout_.block_size,
                 kv_layout_.n_head_kv, kv_layout_.head_dim_k, kv_layout_.head_dim_v};
@@ -336,9 +348,10 @@ private:
         int n_tokens = 0;
     } pending_norm_;
     GrowBuffer<float> norm_input_, norm_sums_;
-    GrowBuffer<int32_t> group_counters_;  // GroupOutput tickets, zeroed when grown
+    GrowBuffer<int32_t> group_counters_;  // GroupOutput / HeadOutput tickets, zeroed when grown
     size_t counter_capacity_ = 0;
     GrowBuffer<float> attn_scratch_;
+    uint32_t* attn_counters_ = nullptr;  // gpu::attention()'s merge counters (fixed, never moves)
     // MoE scratch.
     GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
     GrowBuffer<int32_t> moe_rows_, moe_dst_;
@@ -530,14 +543,16 @@ QuantizedActs GpuBackend::act_buffers(int64_t n_cols, int n_tokens, int slot) {
 GroupOutput GpuBackend::group_output(int64_t n_rows, int n_tokens) {
     GroupOutput g;
     g.acts = act_buffers(n_rows, n_tokens, 1 - acts_slot_);
-    const size_t n_groups = static_cast<size_t>(group_count(n_rows));
-    if (group_counters_.data() == nullptr || n_groups > counter_capacity_) {
-        g.counters = group_counters_.get(n_groups);
-        RF_GPU_CHECK(gpuMemsetAsync(g.counters, 0, n_groups * sizeof(int32_t), stream_));
-        counter_capacity_ = n_groups;
-    }
-    g.counters = group_counters_.data();
+    g.counters = tickets(static_cast<size_t>(group_count(n_rows)));
     return g;
+}
+
+int32_t* GpuBackend::tickets(size_t count) {
+    if (group_counters_.data() == nullptr || count > counter_capacity_) {
+        counter_capacity_ = std::max<size_t>(count, 4096);
+        RF_GPU_CHECK(gpuMemsetAsync(group_counters_.get(counter_capacity_), 0, counter_capacity_ * sizeof(int32_t), stream_));
+    }
+    return group_counters_.data();
 }
 
 void GpuBackend::settle_pending_norm() {
@@ -594,7 +609,7 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
 }
 
 void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens,
-                                const GroupOutput* group) {
+                                const GroupOutput* group, const HeadOutput* heads) {
     MatvecInput in;
     if (pending_norm_.out != nullptr && pending_norm_.out == x) {
         // The input is x * g awaiting its 1 / rms: fold it into the products and leave the
@@ -607,8 +622,12 @@ void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, c
     in.x = x;
     in.acts = acts_for(set.w[0], x, n_tokens);
     {
-        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens); });
-        matvec_set(set, epilogue, in, n_tokens, warp_size_, stream_, group);
+        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens) + (heads ? " +rope" : ""); });
+        if (heads != nullptr) {
+            matvec_qkv_rope_store(set, in, n_tokens, warp_size_, *heads, stream_);
+        } else {
+            matvec_set(set, epilogue, in, n_tokens, warp_size_, stream_, group);
+        }
     }
     for (int i = 0; i < set.n; ++i) {
         if (set.y[i] == acts_x_) acts_valid_ = false;
@@ -652,6 +671,34 @@ void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Te
     MatvecSet set;
     for (size_t i = 0; i < ws.size(); ++i) set.add(weight(*ws[i]).experts[0], f32(*ys[i]));
     run_matvec_set(set, MatvecEpilogue::kStore, f32(x), n_tokens);
+}
+
+void GpuBackend::matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
+                                          std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
+                                          const engine::RopeParams& params) {
+    if (replaying()) return;
+    const int n_tokens = static_cast<int>(x.ne[1]);
+    const DeviceMatrix& first = weight(*ws[0]).experts[0];
+    bool fusable = n_tokens <= kMaxMatvecTokens && ws.size() == 3 && ys.size() == 3;
+    for (const Tensor* w : ws) {
+        const DeviceMatrix& m = weight(*w).experts[0];
+        fusable = fusable && m.type == first.type && m.n_cols == first.n_cols;
+    }
+    if (!fusable) {
+        engine::Backend::matmul_qkv_rope_store_kv(il, ws, x, ys, n_head, n_head_kv, params);
+        return;
+    }
+    if (skip_op(f32(x))) return;
+    MatvecSet set;
+    for (size_t i = 0; i < 3; ++i) set.add(weight(*ws[i]).experts[0], f32(*ys[i]));
+    HeadOutput heads;
+    heads.kv = kv_view(il);
+    heads.positions = step_[kPositions];
+    heads.slots = step_[kSlots];
+    heads.rope = kernel_params(params);
+    heads.n_head = n_head;
+    heads.counters = tickets(static_cast<size_t>(n_head + 2 * n_head_kv));
+    run_matvec_set(set, MatvecEpilogue::kStore, f32(x), n_tokens, nullptr, &heads);
 }
 
 void GpuBackend::matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) {

@@ -7,6 +7,7 @@
 #include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/matvec_units.cuh"
+#include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
 namespace {
@@ -80,12 +81,64 @@ __device__ void finish_group(const GroupOutput& g, const float* y, int64_t n_row
     }
 }
 
+// HeadOutput: once every warp of the block has stored its rows of a Q/K/V set, the block that
+// finishes a head last rotates and caches it. Heads never straddle blocks (head dims are
+// multiples of the rows per block). All threads of the block call this.
+__device__ void finish_head(const HeadOutput& h, const MatvecSet& set, int64_t block_first_row, int rows_per_block,
+                            int n_tokens) {
+    constexpr int kMaxHeadDim = 256;
+    __shared__ bool s_last;
+    __shared__ float s_head[kMaxHeadDim];
+    const int m = (block_first_row >= set.first_row[1]) + (block_first_row >= set.first_row[2]);
+    if (block_first_row >= set.first_row[3]) return;  // past the set (whole block: no barrier skipped)
+    const int32_t dim = m == 2 ? h.kv.head_dim_v : h.kv.head_dim_k;
+    const int64_t first = m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]);
+    const int32_t head = static_cast<int32_t>((block_first_row - first) / dim);
+    const int32_t ticket = m == 0 ? head : h.n_head + (m == 2 ? h.kv.n_head_kv : 0) + head;
+    __threadfence();  // this block's rows are visible device-wide before its ticket is taken
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        s_last = atomicAdd(&h.counters[ticket], 1) == dim / rows_per_block - 1;
+        if (s_last) h.counters[ticket] = 0;  // every block of the head has taken its ticket
+    }
+    __syncthreads();
+    if (!s_last) return;
+    __threadfence();
+    float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
+    const int64_t n_rows = m == 0 ? set.w[0].n_rows : (m == 1 ? set.w[1].n_rows : set.w[2].n_rows);
+    for (int t = 0; t < n_tokens; ++t) {
+        float* row = y + t * n_rows + static_cast<int64_t>(head) * dim;
+        // Through shared memory, read with volatile loads: the L1 may hold stale lines of rows
+        // other blocks wrote.
+        for (int d = threadIdx.x; d < dim; d += blockDim.x) s_head[d] = *static_cast<volatile float*>(row + d);
+        __syncthreads();
+        const float pos = static_cast<float>(h.positions[t]);
+        if (m == 0) {
+            for (int32_t i = threadIdx.x; i < h.rope.n_rot / 2; i += blockDim.x) {
+                int32_t a_idx, b_idx;
+                rope_pair(i, h.rope, a_idx, b_idx);
+                float s, c;
+                rope_cos_sin(i, pos, h.rope, c, s);
+                row[a_idx] = s_head[a_idx] * c - s_head[b_idx] * s;
+                row[b_idx] = s_head[a_idx] * s + s_head[b_idx] * c;
+            }
+        } else {
+            uint16_t* cache = (m == 1 ? h.kv.k : h.kv.v) + kv_cache_row(h.kv, h.slots[t], head) * dim;
+            for (int32_t d = threadIdx.x; d < dim; d += blockDim.x) {
+                cache[d] = float_to_half_bits_clamped(m == 1 ? rotated_element(s_head, d, pos, h.rope) : s_head[d]);
+            }
+        }
+        __syncthreads();  // s_head is refilled for the next token
+    }
+}
+
 // One warp per output row of the set (rows of its matrices one after the other); lanes stride
 // over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
 // writes silu(w[0] . x) * (w[1] . x); products are scaled by in.norm first, and `group` (when its
 // counters are set) quantizes the output for the next mat-vec.
 template <typename Dot, int NT, MatvecEpilogue E>
-__global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in, GroupOutput group) {
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    matvec_kernel(MatvecSet set, MatvecInput in, GroupOutput group, HeadOutput heads) {
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
     const int64_t block_first_row = static_cast<int64_t>(blockIdx.x) * warps_per_block;
     const int64_t set_row = block_first_row + threadIdx.x / RF_WARP_SIZE;
@@ -134,6 +187,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set,
         }
     }
     if (group.counters != nullptr) finish_group(group, set.y[0], set.w[0].n_rows, block_first_row, warps_per_block, NT);
+    if (heads.counters != nullptr) finish_head(heads, set, block_first_row, warps_per_block, NT);
 }
 
 // apply_input_norm: one warp per run of RF_WARP_SIZE elements of one token.
@@ -148,35 +202,35 @@ __global__ void apply_input_norm_kernel(const float* __restrict__ x, InputNorm n
 }
 
 template <typename Dot, int NT>
-void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group, dim3 grid,
-                     gpuStream_t stream) {
+void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group,
+                     const HeadOutput& heads, dim3 grid, gpuStream_t stream) {
     switch (e) {
         case MatvecEpilogue::kStore:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kStore>, grid, kThreadsPerBlock, 0,
-                   stream, set, in, group);
+                   stream, set, in, group, heads);
             break;
         case MatvecEpilogue::kAccumulate:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulate>, grid, kThreadsPerBlock, 0,
-                   stream, set, in, group);
+                   stream, set, in, group, heads);
             break;
         case MatvecEpilogue::kSwiglu:
             launch(matvec_kernel<Dot, NT, MatvecEpilogue::kSwiglu>, grid, kThreadsPerBlock, 0,
-                   stream, set, in, group);
+                   stream, set, in, group, heads);
             break;
     }
 }
 
 template <int NT>
-void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group, dim3 grid,
-                       gpuStream_t stream) {
+void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, const GroupOutput& group,
+                       const HeadOutput& heads, dim3 grid, gpuStream_t stream) {
     using quant::GgmlType;
     switch (set.w[0].type) {
-        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, group, grid, stream); break;
-        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, group, grid, stream); break;
-        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, group, grid, stream); break;
-        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, group, grid, stream); break;
-        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, group, grid, stream); break;
-        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, group, heads, grid, stream); break;
         case GgmlType::kQ4_1:
         case GgmlType::kQ5_0:
         case GgmlType::kQ5_1:
@@ -184,7 +238,7 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ2_K:
         case GgmlType::kQ3_K:
         case GgmlType::kIQ4_NL:
-        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, group, grid, stream); break;
+        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, group, heads, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();
@@ -192,32 +246,47 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
     RF_GPU_CHECK_LAUNCH();
 }
 
-}  // namespace
-
-void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
-                gpuStream_t stream, const GroupOutput* group) {
+// One launch of the kernel for n_tokens (1..8) tokens.
+void dispatch(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
+              const GroupOutput& group, const HeadOutput& heads, gpuStream_t stream) {
     const int rows_per_block = kThreadsPerBlock / warp_size;
     const int64_t n_rows = set.first_row[set.n];
     const dim3 grid(static_cast<unsigned>((n_rows + rows_per_block - 1) / rows_per_block));
-    const GroupOutput no_group{};
-    const GroupOutput& g = group != nullptr ? *group : no_group;
-    if (group != nullptr && set.n != 1) {
-        std::fprintf(stderr, "rocmforge: matvec: a grouped output needs a one-matrix set\n");
-        std::abort();
-    }
     switch (n_tokens) {
-        case 1: launch_for_tokens<1>(set, epilogue, in, g, grid, stream); break;
-        case 2: launch_for_tokens<2>(set, epilogue, in, g, grid, stream); break;
-        case 3: launch_for_tokens<3>(set, epilogue, in, g, grid, stream); break;
-        case 4: launch_for_tokens<4>(set, epilogue, in, g, grid, stream); break;
-        case 5: launch_for_tokens<5>(set, epilogue, in, g, grid, stream); break;
-        case 6: launch_for_tokens<6>(set, epilogue, in, g, grid, stream); break;
-        case 7: launch_for_tokens<7>(set, epilogue, in, g, grid, stream); break;
-        case 8: launch_for_tokens<8>(set, epilogue, in, g, grid, stream); break;
+        case 1: launch_for_tokens<1>(set, epilogue, in, group, heads, grid, stream); break;
+        case 2: launch_for_tokens<2>(set, epilogue, in, group, heads, grid, stream); break;
+        case 3: launch_for_tokens<3>(set, epilogue, in, group, heads, grid, stream); break;
+        case 4: launch_for_tokens<4>(set, epilogue, in, group, heads, grid, stream); break;
+        case 5: launch_for_tokens<5>(set, epilogue, in, group, heads, grid, stream); break;
+        case 6: launch_for_tokens<6>(set, epilogue, in, group, heads, grid, stream); break;
+        case 7: launch_for_tokens<7>(set, epilogue, in, group, heads, grid, stream); break;
+        case 8: launch_for_tokens<8>(set, epilogue, in, group, heads, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: n_tokens %d outside 1..%d\n", n_tokens, kMaxMatvecTokens);
             std::abort();
     }
+}
+
+}  // namespace
+
+void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
+                gpuStream_t stream, const GroupOutput* group) {
+    if (group != nullptr && set.n != 1) {
+        std::fprintf(stderr, "rocmforge: matvec: a grouped output needs a one-matrix set\n");
+        std::abort();
+    }
+    dispatch(set, epilogue, in, n_tokens, warp_size, group != nullptr ? *group : GroupOutput{}, HeadOutput{}, stream);
+}
+
+void matvec_qkv_rope_store(const MatvecSet& set, const MatvecInput& in, int n_tokens, int warp_size,
+                           const HeadOutput& heads, gpuStream_t stream) {
+    const int rows_per_block = kThreadsPerBlock / warp_size;
+    if (set.n != 3 || heads.kv.head_dim_k % rows_per_block != 0 || heads.kv.head_dim_v % rows_per_block != 0 ||
+        heads.kv.head_dim_k > 256 || heads.kv.head_dim_v > 256) {
+        std::fprintf(stderr, "rocmforge: matvec: the Q/K/V rope epilogue needs three matrices and whole heads per block\n");
+        std::abort();
+    }
+    dispatch(set, MatvecEpilogue::kStore, in, n_tokens, warp_size, GroupOutput{}, heads, stream);
 }
 
 void apply_input_norm(const float* x, const InputNorm& norm, int n_tokens, float* out, gpuStream_t stream) {

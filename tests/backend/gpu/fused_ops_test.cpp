@@ -340,6 +340,80 @@ TEST(GpuFusedOps, RmsNormQuantizeMatchesRmsNormThenQuantize) {
     }
 }
 
+// The Q/K/V mat-vec with RoPE and the KV store in its epilogue against matvec_set then
+// rope_store_kv: normal and NeoX pairing, partial rotary dims, GQA, several tokens.
+TEST(GpuFusedOps, QkvRopeStoreMatchesMatvecThenRopeStore) {
+    RF_SKIP_WITHOUT_GPU();
+    const int warp = device_warp_size();
+    std::mt19937 rng(17);
+    struct Shape {
+        bool neox;
+        int32_t n_head, n_head_kv, head_dim, n_rot;
+    };
+    for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ8_0, GgmlType::kF16}) {
+        for (const Shape& sh : {Shape{false, 4, 2, 64, 64}, Shape{true, 6, 3, 128, 128}, Shape{true, 4, 4, 40, 24}}) {
+            for (int n_tokens : {1, 3}) {
+                constexpr int32_t kBlockSize = 16, kBlocks = 4;
+                const int64_t cols = 512;
+                RopeKernelParams p;
+                p.neox = sh.neox;
+                p.n_rot = sh.n_rot;
+                p.freq_base = 10000.0f;
+                const std::vector<int32_t> positions = {5, 17, 40}, slots = {21, 3, 60};
+                DeviceBuffer<int32_t> d_pos(positions), d_slots(slots);
+                DeviceBatch batch;
+                batch.n_tokens = n_tokens;
+                batch.positions = d_pos.get();
+                batch.kv_slots = d_slots.get();
+                const int64_t rows_q = int64_t{sh.n_head} * sh.head_dim, rows_kv = int64_t{sh.n_head_kv} * sh.head_dim;
+                TestMatrix wq(type, rows_q, cols, rng), wk(type, rows_kv, cols, rng), wv(type, rows_kv, cols, rng);
+                DeviceBuffer<float> x(random_floats(static_cast<size_t>(cols * n_tokens), rng));
+                TestActs acts(x, cols, n_tokens);
+                const size_t pool = static_cast<size_t>(kBlocks * sh.n_head_kv * kBlockSize * sh.head_dim);
+                DeviceBuffer<int32_t> counters(std::vector<int32_t>(static_cast<size_t>(sh.n_head + 2 * sh.n_head_kv), 0));
+                auto run = [&](bool fused) {
+                    DeviceBuffer<float> q(static_cast<size_t>(rows_q * n_tokens)), k(static_cast<size_t>(rows_kv * n_tokens)),
+                        v(static_cast<size_t>(rows_kv * n_tokens));
+                    DeviceBuffer<uint16_t> kc(std::vector<uint16_t>(pool, 0)), vc(std::vector<uint16_t>(pool, 0));
+                    const PagedKvView view{kc.get(), vc.get(), kBlockSize, sh.n_head_kv, sh.head_dim, sh.head_dim};
+                    MatvecSet set;
+                    set.add(wq.get(), q.get());
+                    set.add(wk.get(), k.get());
+                    set.add(wv.get(), v.get());
+                    if (fused) {
+                        HeadOutput heads;
+                        heads.kv = view;
+                        heads.positions = d_pos.get();
+                        heads.slots = d_slots.get();
+                        heads.rope = p;
+                        heads.n_head = sh.n_head;
+                        heads.counters = counters.get();
+                        matvec_qkv_rope_store(set, plain_input(acts.get(), x.get()), n_tokens, warp, heads, nullptr);
+                    } else {
+                        matvec_set(set, MatvecEpilogue::kStore, plain_input(acts.get(), x.get()), n_tokens, warp, nullptr);
+                        rope_store_kv(q.get(), k.get(), v.get(), view, batch, sh.n_head, p, nullptr);
+                    }
+                    RF_GPU_CHECK(gpuDeviceSynchronize());
+                    return std::make_tuple(q.to_host(), kc.to_host(), vc.to_host());
+                };
+                const auto [q_ref, k_ref, v_ref] = run(false);
+                const auto [q_got, k_got, v_got] = run(true);
+                const std::string what = std::string(quant::traits(type).name) + " head_dim " +
+                                         std::to_string(sh.head_dim) + " tokens " + std::to_string(n_tokens);
+                double q_err = 0.0;
+                for (size_t i = 0; i < q_ref.size(); ++i) q_err = std::max(q_err, std::fabs(double(q_got[i]) - double(q_ref[i])));
+                EXPECT_LE(q_err, 1e-4) << what;
+                EXPECT_EQ(v_got, v_ref) << what;
+                int off = 0;
+                for (size_t i = 0; i < pool; ++i) off += std::abs(int(k_got[i]) - int(k_ref[i])) > 1;
+                EXPECT_EQ(off, 0) << what;
+                EXPECT_EQ(counters.to_host(), std::vector<int32_t>(static_cast<size_t>(sh.n_head + 2 * sh.n_head_kv), 0))
+                    << what;
+            }
+        }
+    }
+}
+
 // rope_store_kv against rope (q), rope (k), store_kv: normal and NeoX pairing, partial rotary
 // dims, GQA, tokens of two sequences in shuffled cache slots.
 TEST(GpuFusedOps, RopeStoreKvMatchesRopeThenStore) {
