@@ -104,16 +104,23 @@ struct HeadOutput {
 };
 void matvec_qkv_rope_store(const MatvecSet& set, const MatvecInput& in, int n_tokens, int warp_size,
                            const HeadOutput& heads, gpuStream_t stream);
-// Split-K causal attention; `partials` scratch of attention_scratch_floats(...) floats. With
-// `out_acts`, out is also written quantized for the mat-vec that reads it (as quantize_acts
-// would); that needs head_dim_v % 32 == 0 and no padding (n_head * head_dim_v ==
-// out_acts->n_cols_padded).
+// Split-K causal attention for decode steps (tokens of distinct sequences, or few tokens), one
+// launch: q [n_tokens][n_head][head_dim_k] -> out [n_tokens][n_head][head_dim_v]. Head dims are
+// multiples of 8, at most 256; n_head a multiple of kv.n_head_kv. `partials` is scratch of
+// attention_scratch_floats(...) floats (for a max_kv >= batch.max_kv); `counters` is device
+// memory of kAttentionCounters words, zeroed once before its first use: every call leaves it at
+// zero again, so one array serves all calls and graph replays on a stream. With `out_acts`, out
+// is also written quantized for the mat-vec that reads it (as quantize_acts would); that needs
+// head_dim_v % 32 == 0 and no padding (n_head * head_dim_v == out_acts->n_cols_padded).
+inline constexpr int32_t kAttentionCounters = 512;
 void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, int32_t n_head, float scale,
-               float* out, float* partials, gpuStream_t stream, const QuantizedActs* out_acts = nullptr);
+               float* out, float* partials, uint32_t* counters, gpuStream_t stream,
+               const QuantizedActs* out_acts = nullptr);
 // True when attention() can write its output quantized for these dims.
 inline bool attention_can_quantize(int32_t n_head, int32_t head_dim_v) {
     return head_dim_v % 32 == 0 && padded_act_cols(int64_t{n_head} * head_dim_v) == int64_t{n_head} * head_dim_v;
 }
+// Floats of attention()'s `partials` (0 when no split needs them).
 int64_t attention_scratch_floats(int32_t n_tokens, int32_t n_head, int32_t max_kv, int32_t head_dim_v);
 
 // ---- attention_tiled.cu ----
