@@ -15,19 +15,17 @@ namespace {
 constexpr int kThreadsPerBlock = 128;
 using namespace matvec_units;
 
-// Asks L2 for the bytes of one weight row (quants and scales), a 128-byte line per lane and
-// step; CUDA only (elsewhere the loads simply come later).
+// Asks L2 for the start of one weight row: one 128-byte line per lane of the quants (4 KiB at
+// wave32, about what the warp's first unrolled step reads) and the first line of its scales.
+// Only the start: every resident warp of this and the next kernel prefetches at once, and whole
+// wide rows (8-22 KiB at F16) would push each other out of L2 before use. CUDA only (elsewhere
+// the loads simply come later).
 __device__ __forceinline__ void prefetch_row_l2(const DeviceMatrix& w, int64_t row, int lane) {
 #if defined(__CUDA_ARCH__)
-    const uint8_t* qs = w.qs + row * w.qs_row_bytes;
-    for (size_t offset = static_cast<size_t>(lane) * 128; offset < w.qs_row_bytes; offset += RF_WARP_SIZE * 128) {
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(qs + offset));
-    }
-    if (w.scales != nullptr) {
-        const uint8_t* scales = reinterpret_cast<const uint8_t*>(w.scales + row * w.scale_row_count);
-        for (size_t offset = static_cast<size_t>(lane) * 128; offset < w.scale_row_count * 2; offset += RF_WARP_SIZE * 128) {
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(scales + offset));
-        }
+    const size_t offset = static_cast<size_t>(lane) * 128;
+    if (offset < w.qs_row_bytes) asm volatile("prefetch.global.L2 [%0];" ::"l"(w.qs + row * w.qs_row_bytes + offset));
+    if (w.scales != nullptr && lane == 0) {
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(w.scales + row * w.scale_row_count));
     }
 #else
     (void)w, (void)row, (void)lane;
