@@ -229,14 +229,14 @@ void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput
         case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, group, heads, grid, stream); break;
         case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, group, heads, grid, stream); break;
         case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, group, heads, grid, stream); break;
-        case GgmlType::kQ4_1:
-        case GgmlType::kQ5_0:
-        case GgmlType::kQ5_1:
-        case GgmlType::kMXFP4:
-        case GgmlType::kQ2_K:
-        case GgmlType::kQ3_K:
-        case GgmlType::kIQ4_NL:
-        case GgmlType::kIQ4_XS: launch_epilogue<DequantRowDot, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ4_1: launch_epilogue<QuantRowDot<UnitQ4_1>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ5_0: launch_epilogue<QuantRowDot<UnitQ5_0>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ5_1: launch_epilogue<QuantRowDot<UnitQ5_1>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kMXFP4: launch_epilogue<QuantRowDot<UnitMXFP4>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ2_K: launch_epilogue<QuantRowDot<UnitQ2_K>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kQ3_K: launch_epilogue<QuantRowDot<UnitQ3_K>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kIQ4_NL: launch_epilogue<QuantRowDot<UnitIQ4_NL>, NT>(set, e, in, group, heads, grid, stream); break;
+        case GgmlType::kIQ4_XS: launch_epilogue<QuantRowDot<UnitIQ4_XS>, NT>(set, e, in, group, heads, grid, stream); break;
         default:
             std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
             std::abort();

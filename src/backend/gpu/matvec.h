@@ -17,7 +17,7 @@ struct DeviceMatrix {
     int64_t n_rows = 0;
     int64_t n_cols = 0;
     const uint8_t* qs = nullptr;
-    const uint16_t* scales = nullptr;  // fp16 bits
+    const uint16_t* scales = nullptr;  // per-row scale words (gpu_matrix.h: fp16 bits, or packed headers)
     size_t qs_row_bytes = 0;
     size_t scale_row_count = 0;
 };

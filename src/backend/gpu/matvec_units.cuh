@@ -9,6 +9,7 @@
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/packed_dequant.cuh"
 #include "quant/k_scales.h"
+#include "quant/value_tables.h"
 
 namespace rf::gpu::matvec_units {
 
@@ -25,6 +26,110 @@ struct ActRow {
     const int8_t* qs;
     const float2* ds;
 };
+
+// ---- helpers shared by the units ----
+
+// 32 int8 weights (q[0..3]: elements 0..15, q[4..7]: elements 16..31, 4 per int) dotted with the 32
+// int8 activations at xq (16-byte aligned).
+__device__ __forceinline__ int dot_block32(const int (&q)[8], const int8_t* xq) {
+    const int4 x0 = load_int4(xq), x1 = load_int4(xq + 16);
+    int s = dot4_i8(q[0], x0.x, 0);
+    s = dot4_i8(q[1], x0.y, s);
+    s = dot4_i8(q[2], x0.z, s);
+    s = dot4_i8(q[3], x0.w, s);
+    s = dot4_i8(q[4], x1.x, s);
+    s = dot4_i8(q[5], x1.y, s);
+    s = dot4_i8(q[6], x1.z, s);
+    return dot4_i8(q[7], x1.w, s);
+}
+
+// 16 bytes of nibbles in GGUF order (byte j: element j in the low nibble, j + 16 in the high) as
+// 32 values 0..15 in dot_block32 order.
+__device__ __forceinline__ void split_nibbles(const int4& w, int (&q)[8]) {
+    const int words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+        q[k] = words[k] & static_cast<int>(kLowNibbles);
+        q[k + 4] = (words[k] >> 4) & static_cast<int>(kLowNibbles);
+    }
+}
+
+// Bits 0..3 of `bits` moved to bit 0 of bytes 0..3. Multiplying by 1 + 2^7 + 2^14 + 2^21 puts bit i
+// at bit 8i; no two partial products share a bit, so nothing carries.
+__device__ __forceinline__ int spread_bits4(uint32_t bits) {
+    return static_cast<int>(((bits & 0xfu) * 0x00204081u) & 0x01010101u);
+}
+
+// A 16-entry int8 codebook, 4 entries per word: entry i in byte i % 4 of w[i / 4].
+struct Codebook16 {
+    uint32_t w[4];
+};
+
+constexpr uint32_t codebook_word(const int8_t (&values)[16], int word) {
+    uint32_t packed = 0;
+    for (int i = 0; i < 4; ++i) packed |= static_cast<uint32_t>(static_cast<uint8_t>(values[4 * word + i])) << (8 * i);
+    return packed;
+}
+// Scalars, so that device code may read them (the host arrays are not visible there).
+constexpr uint32_t kIQ4NLBook0 = codebook_word(quant::kIQ4NLValues, 0);
+constexpr uint32_t kIQ4NLBook1 = codebook_word(quant::kIQ4NLValues, 1);
+constexpr uint32_t kIQ4NLBook2 = codebook_word(quant::kIQ4NLValues, 2);
+constexpr uint32_t kIQ4NLBook3 = codebook_word(quant::kIQ4NLValues, 3);
+constexpr uint32_t kMXFP4Book0 = codebook_word(quant::kMXFP4Values, 0);
+constexpr uint32_t kMXFP4Book1 = codebook_word(quant::kMXFP4Values, 1);
+constexpr uint32_t kMXFP4Book2 = codebook_word(quant::kMXFP4Values, 2);
+constexpr uint32_t kMXFP4Book3 = codebook_word(quant::kMXFP4Values, 3);
+
+// Maps the 8 nibbles of one word of a GGUF nibble block through `book`: the word's bytes hold
+// elements k..k+3 in their low nibbles (-> `lo`, one value per byte, in element order) and
+// k+16..k+19 in their high nibbles (-> `hi`). Byte permutes from registers: no memory lookups,
+// so lanes with different nibbles never serialise.
+__device__ __forceinline__ void lookup_nibbles(uint32_t packed, const Codebook16& book, int& lo, int& hi) {
+#if defined(__HIP_DEVICE_COMPILE__)
+    // v_perm_b32(a, b, sel): selector byte i (0..7) picks byte sel_i of the 8 bytes {b, a}
+    // (0..3 from b, 4..7 from a). One byte selector per value.
+    auto lookup4 = [&book](uint32_t values) {  // 4 values 0..15, one per byte
+        const uint32_t index = values & 0x07070707u;
+        const uint32_t low_entries = __builtin_amdgcn_perm(book.w[1], book.w[0], index);   // entries 0..7
+        const uint32_t high_entries = __builtin_amdgcn_perm(book.w[3], book.w[2], index);  // entries 8..15
+        // Byte i of low_entries (selector i) or, where the value's bit 3 is set, of high_entries (i + 4).
+        return __builtin_amdgcn_perm(high_entries, low_entries, 0x03020100u | ((values >> 1) & 0x04040404u));
+    };
+    lo = static_cast<int>(lookup4(packed & kLowNibbles));
+    hi = static_cast<int>(lookup4((packed >> 4) & kLowNibbles));
+#elif defined(__HIPCC__)
+    // Host pass of HIP: never executed, kept as the plain definition.
+    uint32_t lo_bytes = 0, hi_bytes = 0;
+    for (int i = 0; i < 4; ++i) {
+        const uint32_t low = (packed >> (8 * i)) & 0xf, high = (packed >> (8 * i + 4)) & 0xf;
+        lo_bytes |= ((book.w[low / 4] >> (8 * (low % 4))) & 0xff) << (8 * i);
+        hi_bytes |= ((book.w[high / 4] >> (8 * (high % 4))) & 0xff) << (8 * i);
+    }
+    lo = static_cast<int>(lo_bytes);
+    hi = static_cast<int>(hi_bytes);
+#else
+    // __byte_perm(x, y, s): selector nibble i (0..7) picks byte s_i of the 8 bytes {y, x} for
+    // output byte i, so one permute looks up the word's nibbles in their memory order: the low
+    // half-word gives elements k, k+16, k+1, k+17, the high half-word k+2, k+18, k+3, k+19.
+    const uint32_t index = packed & 0x77777777u;  // entry within the codebook half
+    // Output byte i of the merge: byte i of the low-half lookup, or (value bit 3 set) of the high.
+    const uint32_t merge = ((packed >> 1) & 0x44444444u) | 0x32103210u;
+    const uint32_t first = __byte_perm(__byte_perm(book.w[0], book.w[1], index),
+                                       __byte_perm(book.w[2], book.w[3], index), merge);
+    const uint32_t second = __byte_perm(__byte_perm(book.w[0], book.w[1], index >> 16),
+                                        __byte_perm(book.w[2], book.w[3], index >> 16), merge >> 16);
+    lo = static_cast<int>(__byte_perm(first, second, 0x6420));  // bytes 0, 2 of each
+    hi = static_cast<int>(__byte_perm(first, second, 0x7531));  // bytes 1, 3 of each
+#endif
+}
+
+// 16 bytes of codebook nibbles in GGUF order as 32 int8 values in dot_block32 order.
+__device__ __forceinline__ void lookup_block32(const int4& w, const Codebook16& book, int (&q)[8]) {
+    lookup_nibbles(static_cast<uint32_t>(w.x), book, q[0], q[4]);
+    lookup_nibbles(static_cast<uint32_t>(w.y), book, q[1], q[5]);
+    lookup_nibbles(static_cast<uint32_t>(w.z), book, q[2], q[6]);
+    lookup_nibbles(static_cast<uint32_t>(w.w), book, q[3], q[7]);
+}
 
 // ---- per-type units: each dots one aligned chunk of a weight row with n_tokens activation rows --
 
@@ -226,6 +331,243 @@ struct UnitQ6_K {
     }
 };
 
+// Q4_1 unit = one 32-element block: 16 bytes of nibbles, {d, m} as one u32 of the scales row.
+// x = d * q + m: the min meets the activations' d * sum(q).
+struct UnitQ4_1 {
+    static constexpr int kElems = 32;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int4 w = load_int4(row_qs + u * 16);
+        const uint32_t d_m = reinterpret_cast<const uint32_t*>(row_scales)[u];
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(d_m & 0xffff));
+        const float m = fp16_bits_to_float(static_cast<uint16_t>(d_m >> 16));
+        int q[8];
+        split_nibbles(w, q);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const int s = dot_block32(q, acts[t].qs + u * 32);
+            const float2 ds = acts[t].ds[u];
+            acc[t] += d * ds.x * static_cast<float>(s) + m * ds.y;
+        }
+    }
+};
+
+// Q5_0 / Q5_1 unit = one 32-element block. Packed in groups of 4 blocks (80 bytes): the 4 x 16
+// bytes of nibbles, then the 4 u32 of fifth bits (bit j = element j). Q5_0: x = d * (q - 16);
+// Q5_1: x = d * q + m with {d, m} as one u32 of the scales row.
+template <bool kHasMin>
+struct UnitQ5 {
+    static constexpr int kElems = 32;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const uint8_t* group = row_qs + (u >> 2) * 80;
+        const int in_group = static_cast<int>(u & 3);
+        const int4 w = load_int4(group + 16 * in_group);
+        const uint32_t qh = *reinterpret_cast<const uint32_t*>(group + 64 + 4 * in_group);
+        float d, m;
+        if constexpr (kHasMin) {
+            const uint32_t d_m = reinterpret_cast<const uint32_t*>(row_scales)[u];
+            d = fp16_bits_to_float(static_cast<uint16_t>(d_m & 0xffff));
+            m = fp16_bits_to_float(static_cast<uint16_t>(d_m >> 16));
+        } else {
+            d = fp16_bits_to_float(row_scales[u]);
+            m = -16.0f * d;
+        }
+        int q[8];
+        split_nibbles(w, q);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {  // word k: elements 4k..4k+3 and 16+4k..16+4k+3
+            q[k] |= spread_bits4(qh >> (4 * k)) << 4;
+            q[k + 4] |= spread_bits4(qh >> (16 + 4 * k)) << 4;
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const int s = dot_block32(q, acts[t].qs + u * 32);
+            const float2 ds = acts[t].ds[u];
+            acc[t] += d * ds.x * static_cast<float>(s) + m * ds.y;
+        }
+    }
+};
+using UnitQ5_0 = UnitQ5<false>;
+using UnitQ5_1 = UnitQ5<true>;
+
+// IQ4_NL unit = one 32-element block: 16 bytes of codebook nibbles, fp16 d in the scales row.
+struct UnitIQ4_NL {
+    static constexpr int kElems = 32;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int4 w = load_int4(row_qs + u * 16);
+        const float d = fp16_bits_to_float(row_scales[u]);
+        int q[8];
+        lookup_block32(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, q);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
+        }
+    }
+};
+
+// IQ4_XS unit = one 32-element sub-block (u % 8 of super-block u / 8): 16 bytes of codebook
+// nibbles at 16u. The super-block's 8 bytes in the scales row: d, scales_h, scales_l[4]; the
+// sub-block's 6-bit scale (biased by 32) has its low 4 bits at bit 4s of scales_l (as a u32) and
+// its top 2 at bit 2s of scales_h.
+struct UnitIQ4_XS {
+    static constexpr int kElems = 32;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int4 w = load_int4(row_qs + u * 16);
+        const uint2 head = reinterpret_cast<const uint2*>(row_scales)[u >> 3];  // {d | scales_h << 16, scales_l}
+        const int s = static_cast<int>(u & 7);
+        const int scale = static_cast<int>(((head.y >> (4 * s)) & 0xf) | (((head.x >> (16 + 2 * s)) & 3) << 4)) - 32;
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff)) * static_cast<float>(scale);
+        int q[8];
+        lookup_block32(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, q);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
+        }
+    }
+};
+
+// MXFP4 unit = one 32-element block: 16 bytes of FP4 nibbles read through the doubled-integer
+// codebook (-12..12), the E8M0 exponent as byte u of the scales row (decoded with the halving).
+struct UnitMXFP4 {
+    static constexpr int kElems = 32;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int4 w = load_int4(row_qs + u * 16);
+        const float d = quant::e8m0_to_float_half(reinterpret_cast<const uint8_t*>(row_scales)[u]);
+        int q[8];
+        lookup_block32(w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, q);
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
+        }
+    }
+};
+
+// Q2_K and Q3_K share the 2-bit packing of a 256-element super-block: half h (128 elements) has 32
+// qs bytes; byte l holds elements 128h + 32p + l, p = 0..3, in bit pair p. Their unit is a
+// quarter super-block: half h and bytes l0..l0+15 (l0 = 0 or 16), i.e. 4 groups p of 16
+// elements at 128h + 32p + l0, each exactly one 16-element sub-block (index 8h + 2p + l0 / 16)
+// and half of activation block 4h + p. Unit u: super-block u / 4, h = (u / 2) % 2, l0 = 16 (u % 2).
+
+// Q2_K unit. Packed block (80 bytes): qs[64] | scales[16] (sub-block s: scale = low nibble,
+// min = high nibble of byte s); {d, dmin} as one u32 of the scales row. x = d * scale * q - dmin * min.
+// The mins need each group's own sum of activations (the activations' ds.y covers 32).
+struct UnitQ2_K {
+    static constexpr int kElems = 64;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int64_t sb = u >> 2;
+        const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
+        const uint8_t* block = row_qs + sb * 80;
+        const int4 qs = load_int4(block + 32 * h + l0);
+        const uint2 scale_bytes = *reinterpret_cast<const uint2*>(block + 64 + 8 * h);  // sub-blocks 8h..8h+7
+        const uint32_t d_dmin = reinterpret_cast<const uint32_t*>(row_scales)[sb];
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(d_dmin & 0xffff));
+        const float dmin = fp16_bits_to_float(static_cast<uint16_t>(d_dmin >> 16));
+        // Sub-block 8h + 2p + l0/16: groups 0, 1 in bytes 0, 2 of `first`, groups 2, 3 in those of `second`.
+        const uint32_t first = scale_bytes.x >> (l0 / 2), second = scale_bytes.y >> (l0 / 2);
+        const uint32_t scale_min[4] = {first & 0xff, (first >> 16) & 0xff, second & 0xff, (second >> 16) & 0xff};
+        const int words[4] = {qs.x, qs.y, qs.z, qs.w};
+        int q[4][4];  // [group][word]: values 0..3
+#pragma unroll
+        for (int p = 0; p < 4; ++p) {
+#pragma unroll
+            for (int k = 0; k < 4; ++k) q[p][k] = (words[k] >> (2 * p)) & 0x03030303;
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            float sum_scaled = 0.0f, sum_min = 0.0f;
+#pragma unroll
+            for (int p = 0; p < 4; ++p) {
+                const int64_t elem = sb * 256 + 128 * h + 32 * p + l0;
+                const int4 x = load_int4(acts[t].qs + elem);
+                int s = dot4_i8(q[p][0], x.x, 0);
+                s = dot4_i8(q[p][1], x.y, s);
+                s = dot4_i8(q[p][2], x.z, s);
+                s = dot4_i8(q[p][3], x.w, s);
+                int x_sum = dot4_i8(0x01010101, x.x, 0);
+                x_sum = dot4_i8(0x01010101, x.y, x_sum);
+                x_sum = dot4_i8(0x01010101, x.z, x_sum);
+                x_sum = dot4_i8(0x01010101, x.w, x_sum);
+                const float dx = acts[t].ds[elem / 32].x;
+                sum_scaled += dx * static_cast<float>(s * static_cast<int>(scale_min[p] & 0xf));
+                sum_min += dx * static_cast<float>(x_sum * static_cast<int>(scale_min[p] >> 4));
+            }
+            acc[t] += d * sum_scaled - dmin * sum_min;
+        }
+    }
+};
+
+// Q3_K unit. Packed block (112 bytes): hmask[32] | qs[64] | scales[12] | d | 2 bytes padding.
+// x = d * scale * (q2 - 4 * !hbit): the high bit of element e is bit e / 32 (= 4h + p) of
+// hmask[e % 32] (= l0 + i); scales are 6-bit, biased by 32 (k_scales.h unpack_scale_q3_k).
+struct UnitQ3_K {
+    static constexpr int kElems = 64;
+    template <int NT>
+    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
+                               float (&acc)[NT]) {
+        const int64_t sb = u >> 2;
+        const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
+        const uint8_t* block = row_qs + sb * 112;
+        const int4 hmask = load_int4(block + l0);
+        const int4 qs = load_int4(block + 32 + 32 * h + l0);
+        const int4 tail = load_int4(block + 96);  // scale bytes 0..11 in x, y, z; d in the low half of w
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(tail.w & 0xffff));
+        // Scale of sub-block j = 8h + 2p + l0/16: low 4 bits = nibble h of scale byte 2p + l0/16
+        // (bytes 0..3 for groups 0, 1; 4..7 for 2, 3), top 2 bits = bits 4h + 2 (p / 2) of byte
+        // 8 + (2p + l0/16) % 4. Assembled per byte, then groups 0, 1 (2, 3) sit in bytes l0/16 and
+        // 2 + l0/16 of `first` (`second`).
+        const uint32_t scale_lo01 = (static_cast<uint32_t>(tail.x) >> (4 * h)) & kLowNibbles;
+        const uint32_t scale_lo23 = (static_cast<uint32_t>(tail.y) >> (4 * h)) & kLowNibbles;
+        const uint32_t scale_hi01 = (static_cast<uint32_t>(tail.z) >> (4 * h)) & 0x03030303u;
+        const uint32_t scale_hi23 = (static_cast<uint32_t>(tail.z) >> (4 * h + 2)) & 0x03030303u;
+        const uint32_t first = (scale_lo01 | (scale_hi01 << 4)) >> (l0 / 2);
+        const uint32_t second = (scale_lo23 | (scale_hi23 << 4)) >> (l0 / 2);
+        const int scale[4] = {static_cast<int>(first & 0x3f) - 32, static_cast<int>((first >> 16) & 0x3f) - 32,
+                              static_cast<int>(second & 0x3f) - 32, static_cast<int>((second >> 16) & 0x3f) - 32};
+        const uint32_t q_words[4] = {static_cast<uint32_t>(qs.x), static_cast<uint32_t>(qs.y),
+                                     static_cast<uint32_t>(qs.z), static_cast<uint32_t>(qs.w)};
+        const uint32_t h_words[4] = {static_cast<uint32_t>(hmask.x), static_cast<uint32_t>(hmask.y),
+                                     static_cast<uint32_t>(hmask.z), static_cast<uint32_t>(hmask.w)};
+        int q[4][4];  // [group][word]: signed values -4..3
+#pragma unroll
+        for (int p = 0; p < 4; ++p) {
+#pragma unroll
+            for (int k = 0; k < 4; ++k) {
+                const uint32_t low = (q_words[k] >> (2 * p)) & 0x03030303u;
+                // 1 in each byte whose high bit is clear; times 0xfc gives that byte 0xfc (no
+                // carries between bytes), and 0xfc | low is low - 4 as int8.
+                const uint32_t no_high = (~h_words[k] >> (4 * h + p)) & 0x01010101u;
+                q[p][k] = static_cast<int>(low | (no_high * 0xfcu));
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            float sum = 0.0f;
+#pragma unroll
+            for (int p = 0; p < 4; ++p) {
+                const int64_t elem = sb * 256 + 128 * h + 32 * p + l0;
+                const int4 x = load_int4(acts[t].qs + elem);
+                int s = dot4_i8(q[p][0], x.x, 0);
+                s = dot4_i8(q[p][1], x.y, s);
+                s = dot4_i8(q[p][2], x.z, s);
+                s = dot4_i8(q[p][3], x.w, s);
+                sum += acts[t].ds[elem / 32].x * static_cast<float>(s * scale[p]);
+            }
+            acc[t] += d * sum;
+        }
+    }
+};
+
 // Row dot products: acc[t] += W[row] . x_t over the warp's lanes (each lane a partial sum).
 // Quantized weights read the int8 activations; F16 weights read the float rows.
 template <typename Unit>
@@ -273,27 +615,6 @@ struct F16RowDot {
                 const float4 xb = *reinterpret_cast<const float4*>(in.x + t * w.n_cols + c + 4);
                 acc[t] += wf[0] * xa.x + wf[1] * xa.y + wf[2] * xa.z + wf[3] * xa.w + wf[4] * xb.x +
                           wf[5] * xb.y + wf[6] * xb.z + wf[7] * xb.w;
-            }
-        }
-    }
-};
-
-// Types without an int8 unit (Q4_1, Q5_0, Q5_1, MXFP4, Q2_K, Q3_K, IQ4_NL, IQ4_XS): each lane dequantizes whole
-// 32-element chunks of the native blocks (packed_dequant.cuh) and dots them with the float rows.
-struct DequantRowDot {
-    template <int NT>
-    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
-        for (int64_t chunk = lane; chunk < w.n_cols / 32; chunk += RF_WARP_SIZE) {
-            float v[32];
-            dequant_chunk32(w, row, chunk, v);
-#pragma unroll
-            for (int t = 0; t < NT; ++t) {
-                const float* x = in.x + t * w.n_cols + chunk * 32;
-#pragma unroll
-                for (int k = 0; k < 8; ++k) {
-                    const float4 xv = *reinterpret_cast<const float4*>(x + 4 * k);
-                    acc[t] += v[4 * k] * xv.x + v[4 * k + 1] * xv.y + v[4 * k + 2] * xv.z + v[4 * k + 3] * xv.w;
-                }
             }
         }
     }

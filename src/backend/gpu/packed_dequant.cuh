@@ -1,6 +1,5 @@
 // Device-side dequantization of one 32-element chunk of a packed weight row (gpu_matrix.h
-// layouts). Shared by get_rows (embedding lookup), the dequantize-to-F16 GEMM path and the
-// mat-vec of types without an int8 kernel.
+// layouts). Shared by get_rows (embedding lookup) and the dequantize-to-F16 GEMM path.
 #pragma once
 
 #include <cstdint>
@@ -24,14 +23,6 @@ __device__ __forceinline__ Bytes16 load16(const uint8_t* p) {
     memcpy(out.b, &v, 16);
     return out;
 }
-
-// fp16 bits at any byte address (native GGUF blocks of 17, 18, 20, ... bytes are not aligned).
-__device__ __forceinline__ float half_at(const uint8_t* p) {
-    return half_bits_to_float(static_cast<uint16_t>(p[0] | (p[1] << 8)));
-}
-
-// Nibble j (0..31) of 16 bytes holding elements (j, j + 16) in (low, high) nibbles.
-__device__ __forceinline__ int nibble32(const uint8_t* q, int j) { return j < 16 ? (q[j] & 0x0f) : (q[j - 16] >> 4); }
 
 // MXFP4 code q (sign bit 3, exponent bits 1-2, mantissa bit 0) as the doubled integer value of
 // quant/value_tables.h kMXFP4Values, computed rather than looked up (device code).
@@ -139,78 +130,99 @@ __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64
             }
             break;
         }
-        // Native GGUF blocks (byte loads: their sizes are not multiples of 16).
+        // The repacked layouts of the remaining types (gpu_matrix.h).
         case quant::GgmlType::kQ4_1: {
-            const uint8_t* b = qs + chunk * 20;  // d, m, qs[16]
-            const float d = half_at(b), m = half_at(b + 2);
-            for (int j = 0; j < 32; ++j) out[j] = static_cast<float>(nibble32(b + 4, j)) * d + m;
-            break;
-        }
-        case quant::GgmlType::kQ5_0: {
-            const uint8_t* b = qs + chunk * 22;  // d, qh[4], qs[16]
-            const float d = half_at(b);
-            const uint32_t qh = b[2] | (b[3] << 8) | (b[4] << 16) | (static_cast<uint32_t>(b[5]) << 24);
-            for (int j = 0; j < 32; ++j) {
-                const int q = nibble32(b + 6, j) | static_cast<int>(((qh >> j) & 1u) << 4);
-                out[j] = static_cast<float>(q - 16) * d;
+            const Bytes16 q = load16(qs + chunk * 16);
+            const float d = half_bits_to_float(sc[2 * chunk]), m = half_bits_to_float(sc[2 * chunk + 1]);
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                out[j] = static_cast<float>(q.b[j] & 0x0f) * d + m;
+                out[j + 16] = static_cast<float>(q.b[j] >> 4) * d + m;
             }
             break;
         }
+        case quant::GgmlType::kQ5_0:
         case quant::GgmlType::kQ5_1: {
-            const uint8_t* b = qs + chunk * 24;  // d, m, qh[4], qs[16]
-            const float d = half_at(b), m = half_at(b + 2);
-            const uint32_t qh = b[4] | (b[5] << 8) | (b[6] << 16) | (static_cast<uint32_t>(b[7]) << 24);
-            for (int j = 0; j < 32; ++j) {
-                const int q = nibble32(b + 8, j) | static_cast<int>(((qh >> j) & 1u) << 4);
-                out[j] = static_cast<float>(q) * d + m;
+            // Groups of 4 blocks: 4 x 16 bytes of nibbles, then 4 x u32 of fifth bits (bit j: element j).
+            const uint8_t* group = qs + (chunk / 4) * 80;
+            const int in_group = static_cast<int>(chunk % 4);
+            const Bytes16 q = load16(group + 16 * in_group);
+            const uint32_t qh = *reinterpret_cast<const uint32_t*>(group + 64 + 4 * in_group);
+            const bool has_min = w.type == quant::GgmlType::kQ5_1;
+            const float d = half_bits_to_float(sc[has_min ? 2 * chunk : chunk]);
+            const float m = has_min ? half_bits_to_float(sc[2 * chunk + 1]) : -16.0f * d;
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                const int low = (q.b[j] & 0x0f) | static_cast<int>(((qh >> j) & 1u) << 4);
+                const int high = (q.b[j] >> 4) | static_cast<int>(((qh >> (j + 16)) & 1u) << 4);
+                out[j] = static_cast<float>(low) * d + m;
+                out[j + 16] = static_cast<float>(high) * d + m;
             }
             break;
         }
         case quant::GgmlType::kMXFP4: {
-            const uint8_t* b = qs + chunk * 17;  // e, qs[16]
-            const float d = quant::e8m0_to_float_half(b[0]);
-            for (int j = 0; j < 32; ++j) out[j] = static_cast<float>(mxfp4_doubled(nibble32(b + 1, j))) * d;
+            const Bytes16 q = load16(qs + chunk * 16);
+            const float d = quant::e8m0_to_float_half(reinterpret_cast<const uint8_t*>(sc)[chunk]);
+#pragma unroll
+            for (int j = 0; j < 16; ++j) {
+                out[j] = static_cast<float>(mxfp4_doubled(q.b[j] & 0x0f)) * d;
+                out[j + 16] = static_cast<float>(mxfp4_doubled(q.b[j] >> 4)) * d;
+            }
             break;
         }
-        case quant::GgmlType::kIQ4_NL: {
-            const uint8_t* b = qs + chunk * 18;  // d, qs[16]
-            const float d = half_at(b);
-            for (int j = 0; j < 32; ++j) out[j] = d * static_cast<float>(kIQ4NLDevice[nibble32(b + 2, j)]);
-            break;
-        }
+        case quant::GgmlType::kIQ4_NL:
         case quant::GgmlType::kIQ4_XS: {
-            // d, scales_h (u16), scales_l[4], qs[128]; sub-block s is the chunk's 32 elements.
-            const uint8_t* b = qs + (chunk / 8) * 136;
-            const int s = static_cast<int>(chunk % 8);
-            const uint16_t scales_h = static_cast<uint16_t>(b[2] | (b[3] << 8));
-            const float dl = half_at(b) * static_cast<float>(quant::unpack_scale_iq4_xs(s, b + 4, scales_h));
-            for (int j = 0; j < 32; ++j) out[j] = dl * static_cast<float>(kIQ4NLDevice[nibble32(b + 8 + 16 * s, j)]);
+            // IQ4_XS: the chunk is sub-block chunk % 8 of its super-block, whose scales row holds
+            // {d, scales_h, scales_l[4]}; IQ4_NL: one d per chunk.
+            const Bytes16 q = load16(qs + chunk * 16);
+            float d;
+            if (w.type == quant::GgmlType::kIQ4_NL) {
+                d = half_bits_to_float(sc[chunk]);
+            } else {
+                const uint16_t* head = sc + 4 * (chunk / 8);
+                const int sub_scale = quant::unpack_scale_iq4_xs(static_cast<int>(chunk % 8),
+                                                                 reinterpret_cast<const uint8_t*>(head + 2), head[1]);
+                d = half_bits_to_float(head[0]) * static_cast<float>(sub_scale);
+            }
+            for (int j = 0; j < 16; ++j) {
+                out[j] = d * static_cast<float>(kIQ4NLDevice[q.b[j] & 0x0f]);
+                out[j + 16] = d * static_cast<float>(kIQ4NLDevice[q.b[j] >> 4]);
+            }
             break;
         }
         case quant::GgmlType::kQ2_K: {
-            // scales[16], qs[64], d, dmin; the chunk's 32 elements share a half and a bit pair.
-            const uint8_t* b = qs + (chunk / 8) * 84;
+            // Block: qs[64] | scales[16]; {d, dmin} in the scales row. The chunk's 32 elements are
+            // bit pair `shift` of the 32 qs bytes of its half.
+            const uint8_t* b = qs + (chunk / 8) * 80;
             const int e0 = static_cast<int>(chunk % 8) * 32;
             const int half = e0 / 128, shift = 2 * ((e0 % 128) / 32);
-            const float d = half_at(b + 80), dmin = half_at(b + 82);
+            const float d = half_bits_to_float(sc[2 * (chunk / 8)]), dmin = half_bits_to_float(sc[2 * (chunk / 8) + 1]);
+            const Bytes16 q[2] = {load16(b + 32 * half), load16(b + 32 * half + 16)};
+            const Bytes16 scales = load16(b + 64);
+#pragma unroll
             for (int l = 0; l < 32; ++l) {
-                const int q = (b[16 + 32 * half + l] >> shift) & 3;
-                const uint8_t scale_min = b[(e0 + l) / 16];  // scale: low nibble, min: high nibble
-                out[l] = d * static_cast<float>(scale_min & 0xF) * static_cast<float>(q) -
+                const int v = (q[l / 16].b[l % 16] >> shift) & 3;
+                const uint8_t scale_min = scales.b[(e0 + l) / 16];  // scale: low nibble, min: high nibble
+                out[l] = d * static_cast<float>(scale_min & 0xF) * static_cast<float>(v) -
                          dmin * static_cast<float>(scale_min >> 4);
             }
             break;
         }
         case quant::GgmlType::kQ3_K: {
-            // hmask[32], qs[64], scales[12], d; high bit of element e: bit e / 32 of hmask[e % 32].
-            const uint8_t* b = qs + (chunk / 8) * 110;
+            // Native block padded to 112: hmask[32] | qs[64] | scales[12] | d. High bit of element
+            // e: bit e / 32 of hmask[e % 32].
+            const uint8_t* b = qs + (chunk / 8) * 112;
             const int e0 = static_cast<int>(chunk % 8) * 32;
             const int half = e0 / 128, shift = 2 * ((e0 % 128) / 32);
-            const float d = half_at(b + 108);
+            const Bytes16 hmask[2] = {load16(b), load16(b + 16)};
+            const Bytes16 q[2] = {load16(b + 32 + 32 * half), load16(b + 48 + 32 * half)};
+            const Bytes16 tail = load16(b + 96);  // scales[12], d
+            const float d = half_bits_to_float(static_cast<uint16_t>(tail.b[12] | (tail.b[13] << 8)));
+#pragma unroll
             for (int l = 0; l < 32; ++l) {
-                const int low = (b[32 + 32 * half + l] >> shift) & 3;
-                const bool high = (b[l] >> (e0 / 32)) & 1;
-                const float dl = d * static_cast<float>(quant::unpack_scale_q3_k((e0 + l) / 16, b + 96));
+                const int low = (q[l / 16].b[l % 16] >> shift) & 3;
+                const bool high = (hmask[l / 16].b[l % 16] >> (e0 / 32)) & 1;
+                const float dl = d * static_cast<float>(quant::unpack_scale_q3_k((e0 + l) / 16, tail.b));
                 out[l] = dl * static_cast<float>(low - (high ? 0 : 4));
             }
             break;
