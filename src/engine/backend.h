@@ -123,12 +123,6 @@ public:
         matmul(w, x, scratch);
         add(acc, scratch, acc);
     }
-    // acc += x @ w, then out = rms_norm(acc) * norm: a residual add and the next block's input.
-    virtual void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc,
-                                     const Tensor& norm, float eps, Tensor& out) {
-        matmul_add(w, x, scratch, acc);
-        rms_norm(acc, norm, eps, out);
-    }
 
     // RoPE on q [head_dim_k * n_head, n_tokens] and k [head_dim_k * n_head_kv, n_tokens], then k
     // and v stored for layer il. A backend may rotate k on its way into the cache only, leaving
@@ -141,14 +135,6 @@ public:
         rope(qh, n_head, params);
         rope(kh, n_head_kv, params);
         store_kv(il, k, v);
-    }
-
-    // ys = {q, k, v} = x @ ws = {wq, wk, wv}, then rope_store_kv (no bias or Q/K norm between).
-    virtual void matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
-                                          std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
-                                          const RopeParams& params) {
-        matmul_shared_input(ws, x, ys);
-        rope_store_kv(il, *ys[0], *ys[1], *ys[2], n_head, n_head_kv, params);
     }
 
     // Copies a 2-D F32 tensor to host memory (waits for pending work).

@@ -5,22 +5,7 @@
 
 namespace rf::model {
 
-namespace {
-
-// x += in @ w; then xn = rms_norm(x) * next_norm when there is a next block in this stage.
-void residual_matmul(ForwardState& s, const Tensor& w, const Tensor& in, Tensor& x, const Tensor* next_norm) {
-    Tensor scratch = s.a.block.first_rows(s.n_tokens);
-    if (next_norm == nullptr) {
-        s.b.matmul_add(w, in, scratch, x);
-        return;
-    }
-    Tensor xn = s.a.xn.first_rows(s.n_tokens);
-    s.b.matmul_add_rms_norm(w, in, scratch, x, *next_norm, s.hp.rms_eps, xn);
-}
-
-}  // namespace
-
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x, const Tensor* next_norm) {
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x) {
     engine::Backend& b = s.b;
     const int32_t n = s.n_tokens;
     const HParams& hp = s.hp;
@@ -29,40 +14,36 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, T
     Tensor k = s.a.k.first_rows(n);
     Tensor v = s.a.v.first_rows(n);
 
-    // Projections: q [n_head * hd_k, n], k [n_head_kv * hd_k, n], v [n_head_kv * hd_v, n]; then
-    // rotate and cache this step's K/V.
+    // Projections: q [n_head * hd_k, n], k [n_head_kv * hd_k, n], v [n_head_kv * hd_v, n].
     const Tensor* ws[] = {&l.wq, &l.wk, &l.wv};
     Tensor* ys[] = {&q, &k, &v};
-    const bool plain_projections =
-        l.bq.empty() && l.bk.empty() && l.bv.empty() && l.q_norm.empty() && l.k_norm.empty();
-    if (plain_projections) {
-        b.matmul_qkv_rope_store_kv(kv_layer, ws, xn, ys, hp.n_head, hp.n_head_kv, s.rope);
-    } else {
-        b.matmul_shared_input(ws, xn, ys);
-        if (!l.bq.empty()) b.add_bias(q, l.bq);
-        if (!l.bk.empty()) b.add_bias(k, l.bk);
-        if (!l.bv.empty()) b.add_bias(v, l.bv);
-        // Per-head views [hd_k, n_head * n] for the Q/K norms.
-        Tensor qh = q.reshaped(hp.head_dim_k, int64_t{hp.n_head} * n);
-        Tensor kh = k.reshaped(hp.head_dim_k, int64_t{hp.n_head_kv} * n);
-        if (!l.q_norm.empty()) b.rms_norm(qh, l.q_norm, hp.rms_eps, qh);
-        if (!l.k_norm.empty()) b.rms_norm(kh, l.k_norm, hp.rms_eps, kh);
-        b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
-    }
+    b.matmul_shared_input(ws, xn, ys);
+    if (!l.bq.empty()) b.add_bias(q, l.bq);
+    if (!l.bk.empty()) b.add_bias(k, l.bk);
+    if (!l.bv.empty()) b.add_bias(v, l.bv);
 
-    // Attend over each token's sequence prefix.
+    // Per-head views [hd_k, n_head * n] for the Q/K norms and RoPE.
+    Tensor qh = q.reshaped(hp.head_dim_k, int64_t{hp.n_head} * n);
+    Tensor kh = k.reshaped(hp.head_dim_k, int64_t{hp.n_head_kv} * n);
+    if (!l.q_norm.empty()) b.rms_norm(qh, l.q_norm, hp.rms_eps, qh);
+    if (!l.k_norm.empty()) b.rms_norm(kh, l.k_norm, hp.rms_eps, kh);
+
+    // Rotate, cache this step's K/V, then attend over each token's sequence prefix.
+    b.rope_store_kv(kv_layer, q, k, v, hp.n_head, hp.n_head_kv, s.rope);
     Tensor attn = s.a.attn.first_rows(n);
     b.attention(kv_layer, q, attn, s.attn);
-    residual_matmul(s, l.wo, attn, x, next_norm);
+    Tensor scratch = s.a.block.first_rows(n);
+    b.matmul_add(l.wo, attn, scratch, x);
 }
 
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x, const Tensor* next_norm) {
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x) {
     const int32_t n = s.n_tokens;
     Tensor xn = s.a.xn.first_rows(n);
     Tensor gate = s.a.gate.first_rows(n);
     Tensor up = s.a.up.first_rows(n);
+    Tensor scratch = s.a.block.first_rows(n);
     s.b.matmul_swiglu(l.ffn_gate, l.ffn_up, xn, up, gate);
-    residual_matmul(s, l.ffn_down, gate, x, next_norm);
+    s.b.matmul_add(l.ffn_down, gate, scratch, x);
 }
 
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out) {

@@ -46,12 +46,10 @@ struct ForwardState {
 
 // x [n_embd, n] += attention(xn): Q/K/V projections (+bias, +per-head norm), RoPE, KV store,
 // causal attention over the paged cache, output projection added onto the residual stream.
-// `kv_layer` indexes the layer in the stage backend's KV cache. With `next_norm`, xn then becomes
-// rms_norm(x) * next_norm (the next block's input), fused with the add where the backend can.
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x, const Tensor* next_norm);
-// x += down(silu(gate(xn)) * up(xn)), the SwiGLU FFN added onto the residual stream; then
-// `next_norm` as above.
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x, const Tensor* next_norm);
+// `kv_layer` indexes the layer in the stage backend's KV cache.
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x);
+// x += down(silu(gate(xn)) * up(xn)), the SwiGLU FFN added onto the residual stream.
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x);
 // xn -> out: top-k routed SwiGLU experts.
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out);
 // x [n_embd, n] -> logits [n_vocab, n_outputs] of the rows the batch asks for.

@@ -9,7 +9,6 @@
 #include <map>
 #include <set>
 #include <string_view>
-#include <utility>
 #include <numbers>
 
 #include "backend/gpu/backend_gpu.h"
@@ -115,38 +114,33 @@ public:
     void set_batch(const engine::BatchInfo& batch) override;
 
     void get_rows(const Tensor& table, Tensor& out) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "get_rows"; });
         acts_valid_ = false;
         gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
     }
     void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override;
     void matmul(const Tensor& w, const Tensor& x, Tensor& y) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         run_matmul(weight(w).experts[0], f32(x), static_cast<int>(x.ne[1]), f32(y));
     }
     void matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) override;
     void matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) override;
-    void matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
-                                  std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
-                                  const engine::RopeParams& params) override;
     void matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) override;
-    void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc, const Tensor& norm,
-                             float eps, Tensor& out) override;
     void add_bias(Tensor& x, const Tensor& b) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "add_bias"; });
         acts_valid_ = false;
         gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_);
     }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "add"; });
         acts_valid_ = false;
         gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
     }
     void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "swiglu"; });
         acts_valid_ = false;
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
@@ -154,20 +148,20 @@ public:
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
     void rope_store_kv(int32_t il, Tensor& q, Tensor& k, const Tensor& v, int32_t n_head, int32_t n_head_kv,
                        const engine::RopeParams& params) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "rope+store_kv"; });
         acts_valid_ = false;
         (void)n_head_kv;  // the cache layout has it
         gpu::rope_store_kv(f32(q), f32(k), f32(v), kv_view(il), device_batch(), n_head, kernel_params(params), stream_);
     }
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "store_kv"; });
         acts_valid_ = false;
         gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
     }
     void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [&] { return "attention (" + std::to_string(batch_.n_tokens) + " tokens)"; });
         acts_valid_ = false;
         // Prefill-like steps (tiles of several queries of one sequence) share each K/V read
@@ -199,7 +193,7 @@ public:
     void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
     void finish_step() override;
     void gather_output_rows(const Tensor& x, Tensor& out) override {
-        if (skip_op()) return;
+        if (replaying()) return;
         ProfileScope scope(*profiler_, [] { return "gather_output_rows"; });
         acts_valid_ = false;
         gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
@@ -236,16 +230,6 @@ private:
     };
     static constexpr int32_t kKvBucket = 1024;  // attention grids are sized for buckets of keys
     bool replaying() const { return mode_ == StepMode::kReplay; }
-    // Every op starts with `if (skip_op()) return;`: true while replaying a recorded step (the
-    // op's kernels are in the graph). Otherwise an input norm still pending (pending_norm_) is
-    // applied first, unless this op is the mat-vec that reads it (`consumer_input`), which folds
-    // the norm into its products.
-    bool skip_op(const float* consumer_input = nullptr) {
-        if (replaying()) return true;
-        if (pending_norm_.out != nullptr && pending_norm_.out != consumer_input) settle_pending_norm();
-        return false;
-    }
-    void settle_pending_norm();
     void reset_graphs();
     void upload_step(const engine::BatchInfo& batch);
 
@@ -268,12 +252,7 @@ private:
     }
     Result<DeviceMatrix> upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols);
     // Buffers for activations of n_tokens rows quantized for a matrix of n_cols columns.
-    QuantizedActs act_buffers(int64_t n_cols, int n_tokens, int slot);
-    QuantizedActs act_buffers(int64_t n_cols, int n_tokens) { return act_buffers(n_cols, n_tokens, acts_slot_); }
-    // A grouped output of n_rows x n_tokens quantized into the activation set the mat-vec does not read.
-    GroupOutput group_output(int64_t n_rows, int n_tokens);
-    // `count` ticket counters for a mat-vec epilogue (zero; each launch leaves them so).
-    int32_t* tickets(size_t count);
+    QuantizedActs act_buffers(int64_t n_cols, int n_tokens);
     // The quantized form of x for the matrices of `set` (reused while x is unchanged).
     QuantizedActs acts_for(const DeviceMatrix& w, const float* x, int n_tokens);
     // Records that the activation buffers now hold x [n_tokens][n_cols] quantized.
@@ -285,11 +264,7 @@ private:
     }
     void run_matmul(const DeviceMatrix& w, const float* x, int n_tokens, float* y);
     // One launch of a mat-vec set (n_tokens <= kMaxMatvecTokens).
-    // With `group`, the output is also quantized into the other activation set, which becomes the
-    // current one (for `set.y[0]`).
-    // With `heads` (a Q/K/V set), RoPE and the KV store run in the epilogue.
-    void run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens,
-                        const GroupOutput* group = nullptr, const HeadOutput* heads = nullptr);
+    void run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens);
     PagedKvView kv_view(int32_t il) const {
         return {kv_k_[static_cast<size_t>(il)], kv_v_[static_cast<size_t>(il)], kv_layout_.block_size,
                 kv_layout_.n_head_kv, kv_layout_.head_dim_k, kv_layout_.head_dim_v};
@@ -330,28 +305,15 @@ private:
     std::set<GraphKey> seen_;
     uint64_t growths_seen_ = 0;  // GrowBufferStats::growths when the graphs were last checked
 
-    // The last quantized activations (valid until any op writes device memory). Two sets of
-    // buffers: a mat-vec that reads one set and quantizes its output for the next writes the other.
+    // The last quantized activations (valid until any op writes device memory).
     bool acts_valid_ = false;
     const float* acts_x_ = nullptr;
     int64_t acts_cols_ = 0;
     int acts_tokens_ = 0;
-    int acts_slot_ = 0;  // the set holding (or about to hold) the current activations
-    GrowBuffer<int8_t> act_qs_[2];
-    GrowBuffer<float2> act_ds_[2];
-    // matmul_add_rms_norm on the mat-vec path leaves x * g (not yet divided by the rms) in
-    // norm_input_ and the sums of squares in norm_sums_; the next op either is the mat-vec reading
-    // `out` (which folds the norm in and writes `out`) or first completes `out` itself.
-    struct PendingNorm {
-        float* out = nullptr;  // the normalised tensor the model asked for
-        InputNorm norm;
-        int n_tokens = 0;
-    } pending_norm_;
-    GrowBuffer<float> norm_input_, norm_sums_;
-    GrowBuffer<int32_t> group_counters_;  // GroupOutput / HeadOutput tickets, zeroed when grown
-    size_t counter_capacity_ = 0;
+    GrowBuffer<int8_t> act_qs_;
+    GrowBuffer<float2> act_ds_;
     GrowBuffer<float> attn_scratch_;
-    uint32_t* attn_counters_ = nullptr;  // gpu::attention()'s merge counters (fixed, never moves)
+    uint32_t* attn_counters_ = nullptr;  // kAttentionCounters, zero between attention() calls
     // MoE scratch.
     GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
     GrowBuffer<int32_t> moe_rows_, moe_dst_;
@@ -481,7 +443,6 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
     arena_->wait();  // weights still in flight from loading
     finish_step();
     acts_valid_ = false;
-    acts_slot_ = 0;  // every step of a shape then uses the same buffers
     // Scratch that grew since the graphs were recorded was freed under them.
     if (GrowBufferStats::growths != growths_seen_) {
         reset_graphs();
@@ -513,7 +474,6 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
 }
 
 void GpuBackend::finish_step() {
-    if (pending_norm_.out != nullptr && !replaying()) settle_pending_norm();
     if (mode_ == StepMode::kCapture) {
         gpuGraph_t graph;
         RF_GPU_CHECK(gpuStreamEndCapture(stream_, &graph));
@@ -532,34 +492,12 @@ void GpuBackend::reset_graphs() {
     seen_.clear();
 }
 
-QuantizedActs GpuBackend::act_buffers(int64_t n_cols, int n_tokens, int slot) {
+QuantizedActs GpuBackend::act_buffers(int64_t n_cols, int n_tokens) {
     QuantizedActs acts;
     acts.n_cols_padded = padded_act_cols(n_cols);
-    acts.qs = act_qs_[slot].get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
-    acts.ds = act_ds_[slot].get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
+    acts.qs = act_qs_.get(static_cast<size_t>(acts.n_cols_padded * n_tokens));
+    acts.ds = act_ds_.get(static_cast<size_t>(acts.n_cols_padded / 32 * n_tokens));
     return acts;
-}
-
-GroupOutput GpuBackend::group_output(int64_t n_rows, int n_tokens) {
-    GroupOutput g;
-    g.acts = act_buffers(n_rows, n_tokens, 1 - acts_slot_);
-    g.counters = tickets(static_cast<size_t>(group_count(n_rows)));
-    return g;
-}
-
-int32_t* GpuBackend::tickets(size_t count) {
-    if (group_counters_.data() == nullptr || count > counter_capacity_) {
-        counter_capacity_ = std::max<size_t>(count, 4096);
-        RF_GPU_CHECK(gpuMemsetAsync(group_counters_.get(counter_capacity_), 0, counter_capacity_ * sizeof(int32_t), stream_));
-    }
-    return group_counters_.data();
-}
-
-void GpuBackend::settle_pending_norm() {
-    const PendingNorm p = std::exchange(pending_norm_, PendingNorm{});
-    acts_valid_ = false;
-    ProfileScope scope(*profiler_, [] { return "apply_input_norm"; });
-    apply_input_norm(norm_input_.data(), p.norm, p.n_tokens, p.out, stream_);
 }
 
 QuantizedActs GpuBackend::acts_for(const DeviceMatrix& w, const float* x, int n_tokens) {
@@ -608,38 +546,19 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
     if (y == acts_x_) acts_valid_ = false;
 }
 
-void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens,
-                                const GroupOutput* group, const HeadOutput* heads) {
-    MatvecInput in;
-    if (pending_norm_.out != nullptr && pending_norm_.out == x) {
-        // The input is x * g awaiting its 1 / rms: fold it into the products and leave the
-        // normalised rows in `x` (the tensor the model reads) on the way.
-        in.norm = pending_norm_.norm;
-        in.normalized = pending_norm_.out;
-        x = norm_input_.data();
-        pending_norm_ = PendingNorm{};
-    }
-    in.x = x;
-    in.acts = acts_for(set.w[0], x, n_tokens);
+void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens) {
+    const QuantizedActs acts = acts_for(set.w[0], x, n_tokens);
     {
-        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens) + (heads ? " +rope" : ""); });
-        if (heads != nullptr) {
-            matvec_qkv_rope_store(set, in, n_tokens, warp_size_, *heads, stream_);
-        } else {
-            matvec_set(set, epilogue, in, n_tokens, warp_size_, stream_, group);
-        }
+        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens); });
+        matvec_set(set, epilogue, acts, x, n_tokens, warp_size_, stream_);
     }
     for (int i = 0; i < set.n; ++i) {
         if (set.y[i] == acts_x_) acts_valid_ = false;
     }
-    if (group != nullptr) {
-        acts_slot_ = 1 - acts_slot_;
-        remember_acts(group->scaled != nullptr ? group->scaled : set.y[0], set.w[0].n_rows, n_tokens);
-    }
 }
 
 void GpuBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
-    if (skip_op()) return;
+    if (replaying()) return;
     const int64_t width = x.ne[0];
     const int n_rows = static_cast<int>(x.ne[1]);
     acts_valid_ = false;
@@ -663,7 +582,6 @@ void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Te
         const DeviceMatrix& m = weight(*w).experts[0];
         fusable = fusable && m.type == first.type && m.n_cols == first.n_cols;
     }
-    if (skip_op(fusable ? f32(x) : nullptr)) return;
     if (!fusable) {
         engine::Backend::matmul_shared_input(ws, x, ys);
         return;
@@ -673,79 +591,23 @@ void GpuBackend::matmul_shared_input(std::span<const Tensor* const> ws, const Te
     run_matvec_set(set, MatvecEpilogue::kStore, f32(x), n_tokens);
 }
 
-void GpuBackend::matmul_qkv_rope_store_kv(int32_t il, std::span<const Tensor* const> ws, const Tensor& x,
-                                          std::span<Tensor* const> ys, int32_t n_head, int32_t n_head_kv,
-                                          const engine::RopeParams& params) {
-    if (replaying()) return;
-    const int n_tokens = static_cast<int>(x.ne[1]);
-    const DeviceMatrix& first = weight(*ws[0]).experts[0];
-    bool fusable = n_tokens <= kMaxMatvecTokens && ws.size() == 3 && ys.size() == 3;
-    for (const Tensor* w : ws) {
-        const DeviceMatrix& m = weight(*w).experts[0];
-        fusable = fusable && m.type == first.type && m.n_cols == first.n_cols;
-    }
-    if (!fusable) {
-        engine::Backend::matmul_qkv_rope_store_kv(il, ws, x, ys, n_head, n_head_kv, params);
-        return;
-    }
-    if (skip_op(f32(x))) return;
-    MatvecSet set;
-    for (size_t i = 0; i < 3; ++i) set.add(weight(*ws[i]).experts[0], f32(*ys[i]));
-    HeadOutput heads;
-    heads.kv = kv_view(il);
-    heads.positions = step_[kPositions];
-    heads.slots = step_[kSlots];
-    heads.rope = kernel_params(params);
-    heads.n_head = n_head;
-    heads.counters = tickets(static_cast<size_t>(n_head + 2 * n_head_kv));
-    run_matvec_set(set, MatvecEpilogue::kStore, f32(x), n_tokens, nullptr, &heads);
-}
-
 void GpuBackend::matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) {
     if (replaying()) return;
     const int n_tokens = static_cast<int>(x.ne[1]);
     const DeviceMatrix& g = weight(gate).experts[0];
     const DeviceMatrix& u = weight(up).experts[0];
-    const bool fusable = n_tokens <= kMaxMatvecTokens && g.type == u.type && g.n_rows == u.n_rows && g.n_cols == u.n_cols;
-    if (skip_op(fusable ? f32(x) : nullptr)) return;
-    if (!fusable) {
+    if (n_tokens > kMaxMatvecTokens || g.type != u.type || g.n_rows != u.n_rows || g.n_cols != u.n_cols) {
         engine::Backend::matmul_swiglu(gate, up, x, up_scratch, out);
         return;
     }
     MatvecSet set;
     set.add(g, f32(out));
     set.w[1] = u;  // read by the SwiGLU epilogue for the same rows
-    // The output is quantized on the way for the down projection that reads it.
-    const GroupOutput group = group_output(g.n_rows, n_tokens);
-    run_matvec_set(set, MatvecEpilogue::kSwiglu, f32(x), n_tokens, g.n_rows % 32 == 0 ? &group : nullptr);
-}
-
-void GpuBackend::matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc,
-                                     const Tensor& norm, float eps, Tensor& out) {
-    if (replaying()) return;
-    const int n_tokens = static_cast<int>(x.ne[1]);
-    const DeviceMatrix& m = weight(w).experts[0];
-    if (n_tokens > kMaxMatvecTokens || m.n_rows % 32 != 0) {
-        engine::Backend::matmul_add_rms_norm(w, x, scratch, acc, norm, eps, out);
-        return;
-    }
-    if (skip_op()) return;
-    // acc += W x; each finished group of 32 rows writes acc * g (floats and quantized) and its
-    // sums of squares; the 1 / rms waits for the next op (pending_norm_).
-    GroupOutput group = group_output(m.n_rows, n_tokens);
-    group.gain = f32(norm);
-    group.scaled = norm_input_.get(static_cast<size_t>(m.n_rows * n_tokens));
-    group.sum_squares = norm_sums_.get(static_cast<size_t>(group_count(m.n_rows) * n_tokens));
-    MatvecSet set;
-    set.add(m, f32(acc));
-    run_matvec_set(set, MatvecEpilogue::kAccumulate, f32(x), n_tokens, &group);
-    pending_norm_.out = f32(out);
-    pending_norm_.norm = InputNorm{group.sum_squares, static_cast<int32_t>(group_count(m.n_rows)), m.n_rows, eps};
-    pending_norm_.n_tokens = n_tokens;
+    run_matvec_set(set, MatvecEpilogue::kSwiglu, f32(x), n_tokens);
 }
 
 void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) {
-    if (skip_op()) return;
+    if (replaying()) return;
     const int n_tokens = static_cast<int>(x.ne[1]);
     const DeviceMatrix& m = weight(w).experts[0];
     if (n_tokens > kMaxMatvecTokens) {
@@ -777,7 +639,7 @@ RopeKernelParams GpuBackend::kernel_params(const engine::RopeParams& params) con
 }
 
 void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
-    if (skip_op()) return;
+    if (replaying()) return;
     ProfileScope scope(*profiler_, [] { return "rope"; });
     acts_valid_ = false;
     // x is [head_dim, n_head * n_tokens].
@@ -786,7 +648,6 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
-    if (skip_op()) return;  // (never replaying: models with experts run without graphs)
     ProfileScope scope(*profiler_, [] { return "moe_ffn"; });
     acts_valid_ = false;
     const int64_t n_tokens = x.ne[1];

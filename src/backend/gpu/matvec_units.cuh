@@ -581,14 +581,17 @@ struct QuantRowDot {
 #pragma unroll
         for (int t = 0; t < NT; ++t) rows[t] = {in.acts.qs + t * padded, in.acts.ds + t * (padded / 32)};
         const int64_t n_units = w.n_cols / Unit::kElems;
-        // Unrolled so each lane issues kUnroll independent 16-byte loads before using any.
+        // Unrolled so each lane issues kUnroll independent 16-byte loads before using any; the
+        // last step is predicated rather than a loop of its own, so a row whose units do not
+        // divide evenly (11008 columns: 10.75 units per lane) still takes one round trip per
+        // step, not one per leftover unit.
         constexpr int kUnroll = 4;
-        int64_t u = lane;
-        for (; u + (kUnroll - 1) * RF_WARP_SIZE < n_units; u += kUnroll * RF_WARP_SIZE) {
+        for (int64_t u = lane; u < n_units; u += kUnroll * RF_WARP_SIZE) {
 #pragma unroll
-            for (int k = 0; k < kUnroll; ++k) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+            for (int k = 0; k < kUnroll; ++k) {
+                if (u + k * RF_WARP_SIZE < n_units) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+            }
         }
-        for (; u < n_units; u += RF_WARP_SIZE) Unit::template dot<NT>(row_qs, row_scales, u, rows, acc);
     }
 };
 

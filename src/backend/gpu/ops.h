@@ -90,20 +90,6 @@ void store_kv(const PagedKvView& kv, const DeviceBatch& batch, const float* k, c
 // array itself is left unrotated): rope + rope + store_kv in one launch.
 void rope_store_kv(float* q, const float* k, const float* v, const PagedKvView& kv, const DeviceBatch& batch,
                    int32_t n_head, const RopeKernelParams& p, gpuStream_t stream);
-// The Q/K/V mat-vec set (q, k, v as in rope_store_kv) with rope_store_kv in its epilogue: the
-// block that finishes a head last (a ticket per head) rotates it (q in place, k on its way into
-// the cache, the k activation left unrotated) or caches it (v). For 1..8 tokens and head dims
-// that are multiples of 8, at most 256.
-struct HeadOutput {
-    PagedKvView kv;
-    const int32_t* positions = nullptr;  // [n_tokens]
-    const int32_t* slots = nullptr;      // [n_tokens]
-    RopeKernelParams rope;
-    int32_t n_head = 0;
-    int32_t* counters = nullptr;  // [n_head + 2 * n_head_kv] zero between launches (left so)
-};
-void matvec_qkv_rope_store(const MatvecSet& set, const MatvecInput& in, int n_tokens, int warp_size,
-                           const HeadOutput& heads, gpuStream_t stream);
 // Split-K causal attention for decode steps (tokens of distinct sequences, or few tokens), one
 // launch: q [n_tokens][n_head][head_dim_k] -> out [n_tokens][n_head][head_dim_v]. Head dims are
 // multiples of 8, at most 256; n_head a multiple of kv.n_head_kv. `partials` is scratch of

@@ -1,6 +1,7 @@
-// RMSNorm: one thread block per row, each thread holding its columns in registers between the
-// sum of squares (reduced across warps in shared memory) and the scaling; optionally fused with
-// the activation quantization of the mat-vec that reads the result.
+// RMSNorm. Both forms compute a row's 1 / rms with the same block-wide reduction (so they agree
+// bit for bit): rms_norm gives each row one block; rms_norm_quant, for decode steps of a few
+// rows, splits each row's output over several blocks (each re-reads the row from L2 for the
+// sum) and also quantizes it for the integer mat-vec, so no single block carries a whole row.
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/gpu_launch.cuh"
@@ -9,105 +10,72 @@
 namespace rf::gpu {
 namespace {
 
-constexpr int kMaxThreads = 1024;
-constexpr int kCached = 8;  // columns a thread keeps in registers (rows up to 8192 at 1024 threads)
+constexpr int kThreads = 256;
 
-// Column i of this thread: threadIdx.x + i * blockDim.x.
-__device__ __forceinline__ int64_t column(int i) { return threadIdx.x + static_cast<int64_t>(i) * blockDim.x; }
-
-// The thread's first kCached columns of `row` (0 past the width), all loads issued together.
-__device__ __forceinline__ void load_cached(const float* __restrict__ row, int64_t width, float (&vals)[kCached]) {
-#pragma unroll
-    for (int i = 0; i < kCached; ++i) vals[i] = column(i) < width ? row[column(i)] : 0.0f;
-}
-
-// 1 / rms of one row (+eps), reduced over the thread block; every thread gets it. `vals` holds
-// the thread's cached columns; wider rows read the rest from memory. Both kernels below call
-// this, so their results agree bit for bit.
-__device__ float inverse_rms(const float* __restrict__ row, const float (&vals)[kCached], int64_t width, float eps) {
+// 1 / sqrt(mean(row^2) + eps) over a row of `width` floats, reduced over the block (kThreads
+// threads); every thread gets it. Rows of a multiple of 4 floats (16-byte aligned, as every
+// activation row is then) are read 16 bytes at a time.
+__device__ float row_inverse_rms(const float* __restrict__ row, int64_t width, float eps) {
     float sum = 0.0f;
-#pragma unroll
-    for (int i = 0; i < kCached; ++i) sum += vals[i] * vals[i];
-    for (int64_t c = column(kCached); c < width; c += blockDim.x) sum += row[c] * row[c];
+    if (width % 4 == 0) {
+        const float4* row4 = reinterpret_cast<const float4*>(row);
+        for (int64_t i = threadIdx.x; i < width / 4; i += kThreads) {
+            const float4 v = row4[i];
+            sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+        }
+    } else {
+        for (int64_t i = threadIdx.x; i < width; i += kThreads) sum += row[i] * row[i];
+    }
     sum = warp_sum(sum);
-    __shared__ float partial[kMaxThreads / 32];
+    constexpr int kWarps = kThreads / RF_WARP_SIZE;
+    __shared__ float partial[kWarps];
     const int warp = threadIdx.x / RF_WARP_SIZE, lane = threadIdx.x % RF_WARP_SIZE;
-    const int n_warps = blockDim.x / RF_WARP_SIZE;
     if (lane == 0) partial[warp] = sum;
     __syncthreads();
     // Each warp reduces the per-warp sums itself (no serial loop over them).
-    return rsqrtf(warp_sum(lane < n_warps ? partial[lane] : 0.0f) / static_cast<float>(width) + eps);
+    return rsqrtf(warp_sum(lane < kWarps ? partial[lane] : 0.0f) / static_cast<float>(width) + eps);
 }
 
-// One block per row.
-__global__ void rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps, int64_t width,
-                                float* __restrict__ out) {
+// Grid (n_rows); out[r] = x[r] * inv_rms * w.
+__global__ void __launch_bounds__(kThreads) rms_norm_kernel(const float* __restrict__ x, const float* __restrict__ w,
+                                                            float eps, int64_t width, float* __restrict__ out) {
     wait_for_predecessor();
     const float* row = x + static_cast<int64_t>(blockIdx.x) * width;
     float* dst = out + static_cast<int64_t>(blockIdx.x) * width;
-    float vals[kCached], ws[kCached];
-    load_cached(row, width, vals);
-    load_cached(w, width, ws);
-    const float inv = inverse_rms(row, vals, width, eps);
-#pragma unroll
-    for (int i = 0; i < kCached; ++i) {
-        if (column(i) < width) dst[column(i)] = vals[i] * inv * ws[i];
-    }
-    for (int64_t c = column(kCached); c < width; c += blockDim.x) dst[c] = row[c] * inv * w[c];
+    const float inv = row_inverse_rms(row, width, eps);
+    for (int64_t c = threadIdx.x; c < width; c += kThreads) dst[c] = row[c] * inv * w[c];
 }
 
-// The same, also writing the normalised row quantized for the integer mat-vec. The column loop
-// runs over the padded width (a multiple of the block size) so every lane takes part in each
-// 32-column block's reductions; width is a multiple of 32.
-__global__ void rms_norm_quant_kernel(const float* __restrict__ x, const float* __restrict__ w, float eps,
-                                      int64_t width, float* __restrict__ out, QuantizedActs acts) {
+// Grid (padded width / kThreads, n_rows): block (s, r) writes columns [s * kThreads, (s + 1) *
+// kThreads) of row r, normalised and quantized (quantize_act.h). The padded width is a multiple
+// of 512, so each 32-column block is one warp (or half a wavefront) and every lane takes part in
+// its reductions; padding columns are written as zeros.
+__global__ void __launch_bounds__(kThreads) rms_norm_quant_kernel(const float* __restrict__ x,
+                                                                  const float* __restrict__ w, float eps,
+                                                                  int64_t width, float* __restrict__ out,
+                                                                  QuantizedActs acts) {
     wait_for_predecessor();
-    const float* row = x + static_cast<int64_t>(blockIdx.x) * width;
-    float* dst = out + static_cast<int64_t>(blockIdx.x) * width;
-    float vals[kCached], ws[kCached];
-    load_cached(row, width, vals);
-    load_cached(w, width, ws);
-    const float inv = inverse_rms(row, vals, width, eps);
-    int8_t* qs = acts.qs + static_cast<int64_t>(blockIdx.x) * acts.n_cols_padded;
-    float2* ds = acts.ds + static_cast<int64_t>(blockIdx.x) * (acts.n_cols_padded / 32);
-    // Whole warps are in or out of each condition below (the padded width is a multiple of 512).
-#pragma unroll
-    for (int i = 0; i < kCached; ++i) {
-        const int64_t c = column(i);
-        if (c < acts.n_cols_padded) {
-            const float v = c < width ? vals[i] * inv * ws[i] : 0.0f;
-            if (c < width) dst[c] = v;
-            quantize_block32(v, c, qs, ds);
-        }
-    }
-    for (int64_t c = column(kCached); c < acts.n_cols_padded; c += blockDim.x) {
-        const float v = c < width ? row[c] * inv * w[c] : 0.0f;
-        if (c < width) dst[c] = v;
-        quantize_block32(v, c, qs, ds);
-    }
-}
-
-// A row is one block, so decode steps (a row or a few) are latency-bound: wide rows get many
-// threads, each with a few columns. Both forms pick the same size so their sums agree bit for bit.
-int threads_for(int64_t width) {
-    if (width >= 4 * kMaxThreads) return kMaxThreads;
-    if (width >= 1024) return 256;
-    return 64;
+    const int64_t r = blockIdx.y;
+    const float* row = x + r * width;
+    const float inv = row_inverse_rms(row, width, eps);
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+    const float v = c < width ? row[c] * inv * w[c] : 0.0f;
+    if (c < width) out[r * width + c] = v;
+    quantize_block32(v, c, acts.qs + r * acts.n_cols_padded, acts.ds + r * (acts.n_cols_padded / 32));
 }
 
 }  // namespace
 
 void rms_norm(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out, gpuStream_t stream) {
     if (n_rows == 0) return;
-    launch(rms_norm_kernel, static_cast<unsigned>(n_rows), threads_for(width), 0, stream, x, w, eps,
-           width, out);
+    launch(rms_norm_kernel, static_cast<unsigned>(n_rows), kThreads, 0, stream, x, w, eps, width, out);
 }
 
 void rms_norm_quant(const float* x, const float* w, float eps, int64_t width, int64_t n_rows, float* out,
                     QuantizedActs acts, gpuStream_t stream) {
     if (n_rows == 0) return;
-    launch(rms_norm_quant_kernel, static_cast<unsigned>(n_rows), threads_for(width), 0, stream, x,
-           w, eps, width, out, acts);
+    const dim3 grid(static_cast<unsigned>(acts.n_cols_padded / kThreads), static_cast<unsigned>(n_rows));
+    launch(rms_norm_quant_kernel, grid, kThreads, 0, stream, x, w, eps, width, out, acts);
 }
 
 }  // namespace rf::gpu

@@ -5,10 +5,32 @@
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/gpu_launch.cuh"
 #include "backend/gpu/ops.h"
-#include "backend/gpu/rope_device.cuh"
 
 namespace rf::gpu {
 namespace {
+
+// cos and sin (times mscale) of rotation pair i at position pos.
+__device__ void rope_cos_sin(int32_t i, float pos, const RopeKernelParams& p, float& c, float& s) {
+    const float inv_freq = powf(p.freq_base, -2.0f * static_cast<float>(i) / static_cast<float>(p.n_rot));
+    float theta_extrap = pos * inv_freq;
+    if (p.freq_factors != nullptr) theta_extrap /= p.freq_factors[i];
+    float theta = p.freq_scale * theta_extrap;
+    if (p.ext_factor != 0.0f) {
+        const float y = (static_cast<float>(i) - p.yarn_low) / fmaxf(0.001f, p.yarn_high - p.yarn_low);
+        const float ramp = 1.0f - fminf(1.0f, fmaxf(0.0f, y));
+        const float mix = ramp * p.ext_factor;
+        theta = theta * (1.0f - mix) + theta_extrap * mix;
+    }
+    sincosf(theta, &s, &c);
+    c *= p.mscale;
+    s *= p.mscale;
+}
+
+// The two element indices of rotation pair i within a head.
+__device__ __forceinline__ void rope_pair(int32_t i, const RopeKernelParams& p, int32_t& a_idx, int32_t& b_idx) {
+    a_idx = p.neox ? i : 2 * i;
+    b_idx = p.neox ? i + p.n_rot / 2 : 2 * i + 1;
+}
 
 // Rotates pair i of head row th (token * n_head + head) of x in place.
 __device__ __forceinline__ void rotate_pair_in_place(float* x, int64_t th, int32_t i, int32_t head_dim, float pos,
@@ -60,8 +82,24 @@ __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, P
     const int64_t th = idx / dim;  // token * n_head_kv + head
     const int64_t t = th / kv.n_head_kv;
     const int32_t g = static_cast<int32_t>(th % kv.n_head_kv);
-    const float value = is_k ? rotated_element(k + th * dim, d, static_cast<float>(positions[t]), p) : v[idx];
-    (is_k ? kv.k : kv.v)[kv_cache_row(kv, slots[t], g) * dim + d] = float_to_half_bits_clamped(value);
+    float value;
+    if (!is_k) {
+        value = v[idx];
+    } else if (d < p.n_rot) {
+        const int32_t i = p.neox ? (d < half ? d : d - half) : d / 2;
+        int32_t a_idx, b_idx;
+        rope_pair(i, p, a_idx, b_idx);
+        float s, c;
+        rope_cos_sin(i, static_cast<float>(positions[t]), p, c, s);
+        const float a = k[th * dim + a_idx];
+        const float b = k[th * dim + b_idx];
+        value = d == a_idx ? a * c - b * s : a * s + b * c;
+    } else {
+        value = k[idx];
+    }
+    const int32_t slot = slots[t];
+    const int64_t row = (static_cast<int64_t>(slot / kv.block_size) * kv.n_head_kv + g) * kv.block_size + slot % kv.block_size;
+    (is_k ? kv.k : kv.v)[row * dim + d] = float_to_half_bits_clamped(value);
 }
 
 }  // namespace
