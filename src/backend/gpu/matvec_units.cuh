@@ -595,29 +595,46 @@ struct QuantRowDot {
     }
 };
 
-// F16 weights against float activations: each lane takes 8 halves (16 bytes) per step.
+// F16 weights against float activations: each lane takes 8 halves (16 bytes) per chunk.
 struct F16RowDot {
+    // Dots chunk c (columns c..c+7) of the row with the n_tokens activation rows.
+    template <int NT>
+    __device__ static void dot_chunk(const int4& packed, const float* x, int64_t n_cols, int64_t c, float (&acc)[NT]) {
+        const __half2* h = reinterpret_cast<const __half2*>(&packed);
+        float wf[8];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            const float2 f = __half22float2(h[k]);
+            wf[2 * k] = f.x;
+            wf[2 * k + 1] = f.y;
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const float4 xa = *reinterpret_cast<const float4*>(x + t * n_cols + c);
+            const float4 xb = *reinterpret_cast<const float4*>(x + t * n_cols + c + 4);
+            acc[t] += wf[0] * xa.x + wf[1] * xa.y + wf[2] * xa.z + wf[3] * xa.w + wf[4] * xb.x + wf[5] * xb.y +
+                      wf[6] * xb.z + wf[7] * xb.w;
+        }
+    }
+
     template <int NT>
     __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
         const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
-        // Unrolled so each lane has several 16-byte weight loads in flight.
-#pragma unroll 4
-        for (int64_t c = lane * 8; c < w.n_cols; c += RF_WARP_SIZE * 8) {
-            const int4 packed = load_int4(row_qs + c * 2);
-            const __half2* h = reinterpret_cast<const __half2*>(&packed);
-            float wf[8];
+        // Steps of kUnroll chunks per lane, all loaded before any is used (a 4096-wide row is
+        // two steps); the last step is predicated, as in QuantRowDot.
+        constexpr int kUnroll = 8;
+        constexpr int64_t kChunkStride = RF_WARP_SIZE * 8;  // columns between a lane's chunks
+        for (int64_t c0 = lane * 8; c0 < w.n_cols; c0 += kUnroll * kChunkStride) {
+            int4 packed[kUnroll];
 #pragma unroll
-            for (int k = 0; k < 4; ++k) {
-                const float2 f = __half22float2(h[k]);
-                wf[2 * k] = f.x;
-                wf[2 * k + 1] = f.y;
+            for (int k = 0; k < kUnroll; ++k) {
+                const int64_t c = c0 + k * kChunkStride;
+                packed[k] = c < w.n_cols ? load_int4(row_qs + c * 2) : make_int4(0, 0, 0, 0);
             }
 #pragma unroll
-            for (int t = 0; t < NT; ++t) {
-                const float4 xa = *reinterpret_cast<const float4*>(in.x + t * w.n_cols + c);
-                const float4 xb = *reinterpret_cast<const float4*>(in.x + t * w.n_cols + c + 4);
-                acc[t] += wf[0] * xa.x + wf[1] * xa.y + wf[2] * xa.z + wf[3] * xa.w + wf[4] * xb.x +
-                          wf[5] * xb.y + wf[6] * xb.z + wf[7] * xb.w;
+            for (int k = 0; k < kUnroll; ++k) {
+                const int64_t c = c0 + k * kChunkStride;
+                if (c < w.n_cols) dot_chunk<NT>(packed[k], in.x, w.n_cols, c, acc);
             }
         }
     }
