@@ -393,6 +393,17 @@ struct UnitQ5 {
 using UnitQ5_0 = UnitQ5<false>;
 using UnitQ5_1 = UnitQ5<true>;
 
+// Dots one 32-element block of codebook nibbles (16 bytes, scale d) with activation block u of
+// each token: the IQ4_NL, IQ4_XS and MXFP4 units differ only in how they find d.
+template <int NT>
+__device__ __forceinline__ void dot_codebook_block(const int4& w, const Codebook16& book, float d, int64_t u,
+                                                   const ActRow* acts, float (&acc)[NT]) {
+    int q[8];
+    lookup_block32(w, book, q);
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
+}
+
 // IQ4_NL unit = one 32-element block: 16 bytes of codebook nibbles, fp16 d in the scales row.
 struct UnitIQ4_NL {
     static constexpr int kElems = 32;
@@ -401,12 +412,7 @@ struct UnitIQ4_NL {
                                float (&acc)[NT]) {
         const int4 w = load_int4(row_qs + u * 16);
         const float d = fp16_bits_to_float(row_scales[u]);
-        int q[8];
-        lookup_block32(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, q);
-#pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
-        }
+        dot_codebook_block<NT>(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, d, u, acts, acc);
     }
 };
 
@@ -424,12 +430,7 @@ struct UnitIQ4_XS {
         const int s = static_cast<int>(u & 7);
         const int scale = static_cast<int>(((head.y >> (4 * s)) & 0xf) | (((head.x >> (16 + 2 * s)) & 3) << 4)) - 32;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff)) * static_cast<float>(scale);
-        int q[8];
-        lookup_block32(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, q);
-#pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
-        }
+        dot_codebook_block<NT>(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, d, u, acts, acc);
     }
 };
 
@@ -442,12 +443,7 @@ struct UnitMXFP4 {
                                float (&acc)[NT]) {
         const int4 w = load_int4(row_qs + u * 16);
         const float d = quant::e8m0_to_float_half(reinterpret_cast<const uint8_t*>(row_scales)[u]);
-        int q[8];
-        lookup_block32(w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, q);
-#pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            acc[t] += d * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
-        }
+        dot_codebook_block<NT>(w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, d, u, acts, acc);
     }
 };
 

@@ -158,30 +158,26 @@ TEST(GpuModel, F16WeightsLongPrefill) {
     expect_matches_reference(c, 70, 8);  // spans several KV blocks and attention splits
 }
 
-// Q5_K weights read by the mat-vec (decode) and dequantized for the GEMM (a 20-token prefill).
-TEST(GpuModel, Q5KWeights) {
+// A model whose widths fit 256-element K-quant super-blocks.
+TinyConfig k_quant_config(quant::GgmlType type) {
     TinyConfig c;
-    c.weight_type = quant::GgmlType::kQ5_K;
+    c.weight_type = type;
     c.n_embd = 256;
     c.head_dim = 64;
     c.n_ff = 512;
-    expect_matches_reference(c, 20, 8);
+    return c;
 }
 
-// Types read through the generic dequantizing mat-vec: Q5_0 (32-element blocks) and Q3_K.
+// Weights read by the int8 mat-vec units (decode) and dequantized for the GEMM (prefill): Q5_K
+// and Q3_K super-blocks, Q5_0's repacked groups of four 32-element blocks.
+TEST(GpuModel, Q5KWeights) { expect_matches_reference(k_quant_config(quant::GgmlType::kQ5_K), 20, 8); }
+
+TEST(GpuModel, Q3KWeights) { expect_matches_reference(k_quant_config(quant::GgmlType::kQ3_K), 20, 8); }
+
 TEST(GpuModel, Q5_0Weights) {
     TinyConfig c;
     c.weight_type = quant::GgmlType::kQ5_0;
     expect_matches_reference(c, 12, 6);
-}
-
-TEST(GpuModel, Q3KWeights) {
-    TinyConfig c;
-    c.weight_type = quant::GgmlType::kQ3_K;
-    c.n_embd = 256;
-    c.head_dim = 64;
-    c.n_ff = 512;
-    expect_matches_reference(c, 20, 8);
 }
 
 // Greedy continuation on the GPU equals the CPU's for 64 tokens.
