@@ -10,11 +10,14 @@
 namespace rf::model {
 namespace {
 
-// What one tensor takes on the GPU: matrices of a type the kernels read stay as they are, other
-// types are widened to fp16 at upload; vectors become f32.
+// What one tensor takes on the GPU: matrices of a type the kernels read are repacked
+// (gpu_matrix.h), other types are widened to fp16 at upload; vectors become f32.
 uint64_t gpu_bytes(const gguf::TensorInfo& t) {
     if (t.ne[1] == 1 && t.ne[2] == 1) return t.n_elements() * sizeof(float);
-    return gpu::gpu_supports_type(t.type) ? t.n_bytes : t.n_elements() * 2;
+    const uint64_t fp16_bytes = t.n_elements() * 2;
+    if (!gpu::gpu_supports_type(t.type) || t.ne[0] == 0) return fp16_bytes;
+    const uint64_t row = gpu::packed_row_bytes(t.type, t.ne[0]);
+    return row == 0 ? fp16_bytes : row * static_cast<uint64_t>(t.n_elements() / t.ne[0]);
 }
 
 }  // namespace

@@ -6,11 +6,13 @@
 #include <memory>
 
 #include "backend/cpu/backend_cpu.h"
+#include "backend/gpu/gpu_matrix.h"
 #include "engine/context.h"
 #include "gguf/gguf_file.h"
 #include "model/loader.h"
 #include "model/offload.h"
 #include "model/placement.h"
+#include "quant/types.h"
 #include "tiny_model.h"
 
 namespace rf::model {
@@ -135,6 +137,18 @@ TEST(Offload, LayersThatFit) {
     EXPECT_EQ(layers_that_fit(e, 125), 2);  // 25 left: two layers
     EXPECT_EQ(layers_that_fit(e, 160), 3);  // all four layers fit but not the head with them
     EXPECT_EQ(layers_that_fit(e, 190), 4);
+}
+
+// The offload estimate counts weights as the GPU stores them: repacked rows, padding included.
+TEST(Offload, PackedRowBytesFollowTheGpuLayouts) {
+    using quant::GgmlType;
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kQ4_0, 4096), 4096u / 32 * 18);  // 16 B nibbles + fp16 d
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kQ8_0, 4096), 4096u / 32 * 34);
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kF16, 4096), 4096u * 2);
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kQ3_K, 4096), 4096u / 256 * 112);  // 110-byte blocks padded
+    EXPECT_GT(gpu::packed_row_bytes(GgmlType::kQ3_K, 4096), quant::row_bytes(GgmlType::kQ3_K, 4096));
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kQ4_0, 48), 0u);  // not a multiple of 32
+    EXPECT_EQ(gpu::packed_row_bytes(GgmlType::kBF16, 4096), 0u);  // widened to fp16 instead
 }
 
 TEST(Offload, EstimateCountsLayersEmbeddingsAndKv) {

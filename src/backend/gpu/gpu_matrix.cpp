@@ -177,4 +177,12 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
     return error("unreachable: GPU type {}", quant::traits(type).name);
 }
 
+size_t packed_row_bytes(quant::GgmlType type, int64_t n_cols) {
+    // Packing one zero row is exact by construction and cheap (one row of one matrix).
+    const std::vector<uint8_t> zero_row(quant::row_bytes(type, static_cast<size_t>(n_cols)), 0);
+    Result<PackedMatrix> packed = pack_matrix(type, zero_row.data(), 1, n_cols);
+    if (!packed.is_ok()) return 0;
+    return packed->qs.size() + packed->scales.size() * sizeof(uint16_t);
+}
+
 }  // namespace rf::gpu

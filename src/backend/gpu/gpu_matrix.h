@@ -49,4 +49,9 @@ bool gpu_supports_type(quant::GgmlType type);
 // Repacks `n_rows` GGUF rows of `n_cols` elements (row stride = the type's row bytes).
 Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, int64_t n_rows, int64_t n_cols);
 
+// Bytes one row of `type` with n_cols columns takes on the GPU once packed (quants and scales,
+// padding included; Q3_K, for one, is larger than its GGUF row); 0 when the type or width has no
+// GPU layout.
+size_t packed_row_bytes(quant::GgmlType type, int64_t n_cols);
+
 }  // namespace rf::gpu
