@@ -40,6 +40,31 @@ PackedMatrix pack_blocks(quant::GgmlType type, const void* rows, int64_t n_rows,
     return m;
 }
 
+// Stores shared by several layouts (gpu_matrix.h), for any block type with these fields.
+// Block b's 16 nibble bytes at 16b (Q4_0, Q4_1, IQ4_NL, MXFP4).
+template <typename Block>
+void store_nibbles(const Block& blk, int64_t b, uint8_t* qs) {
+    std::memcpy(qs + 16 * b, blk.qs, 16);
+}
+// Block b's nibbles and fifth bits in its group of four (Q5_0, Q5_1).
+template <typename Block>
+void store_q5_group(const Block& blk, int64_t b, uint8_t* qs) {
+    uint8_t* group = qs + (b / 4) * 80;
+    std::memcpy(group + 16 * (b % 4), blk.qs, 16);
+    std::memcpy(group + 64 + 4 * (b % 4), blk.qh, 4);
+}
+// fp16 d as scale word b (Q4_0, Q8_0, Q6_K, IQ4_NL, Q5_0).
+template <typename Block>
+void store_d(const Block& blk, int64_t b, uint8_t* sc) {
+    std::memcpy(sc + 2 * b, &blk.d, 2);
+}
+// {d, m} as scale bytes 4b..4b+3 (Q4_1, Q5_1).
+template <typename Block>
+void store_d_m(const Block& blk, int64_t b, uint8_t* sc) {
+    std::memcpy(sc + 4 * b, &blk.d, 2);
+    std::memcpy(sc + 4 * b + 2, &blk.m, 2);
+}
+
 // Types whose blocks are already 16-byte multiples are copied row by row.
 PackedMatrix pack_plain(quant::GgmlType type, const void* rows, int64_t n_rows, int64_t n_cols) {
     const size_t row_bytes = quant::row_bytes(type, static_cast<size_t>(n_cols));
@@ -93,14 +118,14 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
         case GgmlType::kQ4_0:
             return pack_blocks<quant::BlockQ4_0>(type, gguf_rows, n_rows, n_cols, {nb * 16, nb * 2},
                 [](const quant::BlockQ4_0& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    std::memcpy(qs + 16 * b, blk.qs, 16);
-                    std::memcpy(sc + 2 * b, &blk.d, 2);
+                    store_nibbles(blk, b, qs);
+                    store_d(blk, b, sc);
                 });
         case GgmlType::kQ8_0:
             return pack_blocks<quant::BlockQ8_0>(type, gguf_rows, n_rows, n_cols, {nb * 32, nb * 2},
                 [](const quant::BlockQ8_0& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
                     std::memcpy(qs + 32 * b, blk.qs, 32);
-                    std::memcpy(sc + 2 * b, &blk.d, 2);
+                    store_d(blk, b, sc);
                 });
         case GgmlType::kQ6_K:
             return pack_blocks<quant::BlockQ6_K>(type, gguf_rows, n_rows, n_cols, {nb * 208, nb * 2},
@@ -108,42 +133,36 @@ Result<PackedMatrix> pack_matrix(quant::GgmlType type, const void* gguf_rows, in
                     std::memcpy(qs + 208 * b, blk.ql, 128);
                     std::memcpy(qs + 208 * b + 128, blk.qh, 64);
                     std::memcpy(qs + 208 * b + 192, blk.scales, 16);
-                    std::memcpy(sc + 2 * b, &blk.d, 2);
+                    store_d(blk, b, sc);
                 });
         case GgmlType::kIQ4_NL:
             return pack_blocks<quant::BlockIQ4_NL>(type, gguf_rows, n_rows, n_cols, {nb * 16, nb * 2},
                 [](const quant::BlockIQ4_NL& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    std::memcpy(qs + 16 * b, blk.qs, 16);
-                    std::memcpy(sc + 2 * b, &blk.d, 2);
+                    store_nibbles(blk, b, qs);
+                    store_d(blk, b, sc);
                 });
         case GgmlType::kQ4_1:
             return pack_blocks<quant::BlockQ4_1>(type, gguf_rows, n_rows, n_cols, {nb * 16, nb * 4},
                 [](const quant::BlockQ4_1& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    std::memcpy(qs + 16 * b, blk.qs, 16);
-                    std::memcpy(sc + 4 * b, &blk.d, 2);
-                    std::memcpy(sc + 4 * b + 2, &blk.m, 2);
+                    store_nibbles(blk, b, qs);
+                    store_d_m(blk, b, sc);
                 });
         case GgmlType::kQ5_0:
             return pack_blocks<quant::BlockQ5_0>(type, gguf_rows, n_rows, n_cols, {(nb + 3) / 4 * 80, nb * 2},
                 [](const quant::BlockQ5_0& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    uint8_t* group = qs + (b / 4) * 80;
-                    std::memcpy(group + 16 * (b % 4), blk.qs, 16);
-                    std::memcpy(group + 64 + 4 * (b % 4), blk.qh, 4);
-                    std::memcpy(sc + 2 * b, &blk.d, 2);
+                    store_q5_group(blk, b, qs);
+                    store_d(blk, b, sc);
                 });
         case GgmlType::kQ5_1:
             return pack_blocks<quant::BlockQ5_1>(type, gguf_rows, n_rows, n_cols, {(nb + 3) / 4 * 80, nb * 4},
                 [](const quant::BlockQ5_1& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    uint8_t* group = qs + (b / 4) * 80;
-                    std::memcpy(group + 16 * (b % 4), blk.qs, 16);
-                    std::memcpy(group + 64 + 4 * (b % 4), blk.qh, 4);
-                    std::memcpy(sc + 4 * b, &blk.d, 2);
-                    std::memcpy(sc + 4 * b + 2, &blk.m, 2);
+                    store_q5_group(blk, b, qs);
+                    store_d_m(blk, b, sc);
                 });
         case GgmlType::kMXFP4:
             return pack_blocks<quant::BlockMXFP4>(type, gguf_rows, n_rows, n_cols, {nb * 16, nb},
                 [](const quant::BlockMXFP4& blk, int64_t b, uint8_t* qs, uint8_t* sc) {
-                    std::memcpy(qs + 16 * b, blk.qs, 16);
+                    store_nibbles(blk, b, qs);
                     sc[b] = blk.e;
                 });
         case GgmlType::kIQ4_XS:

@@ -141,21 +141,11 @@ struct UnitQ4_0 {
                                const ActRow* acts, float (&acc)[NT]) {
         const int4 w = load_int4(row_qs + u * 16);
         const float dw = fp16_bits_to_float(row_scales[u]);
-        const int lo[4] = {w.x & (int)kLowNibbles, w.y & (int)kLowNibbles, w.z & (int)kLowNibbles, w.w & (int)kLowNibbles};
-        const int hi[4] = {(w.x >> 4) & (int)kLowNibbles, (w.y >> 4) & (int)kLowNibbles,
-                           (w.z >> 4) & (int)kLowNibbles, (w.w >> 4) & (int)kLowNibbles};
+        int q[8];
+        split_nibbles(w, q);
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
-            const int4 x0 = load_int4(acts[t].qs + u * 32);
-            const int4 x1 = load_int4(acts[t].qs + u * 32 + 16);
-            int s = dot4_i8(lo[0], x0.x, 0);
-            s = dot4_i8(lo[1], x0.y, s);
-            s = dot4_i8(lo[2], x0.z, s);
-            s = dot4_i8(lo[3], x0.w, s);
-            s = dot4_i8(hi[0], x1.x, s);
-            s = dot4_i8(hi[1], x1.y, s);
-            s = dot4_i8(hi[2], x1.z, s);
-            s = dot4_i8(hi[3], x1.w, s);
+            const int s = dot_block32(q, acts[t].qs + u * 32);
             const float2 ds = acts[t].ds[u];
             acc[t] += dw * (ds.x * static_cast<float>(s) - 8.0f * ds.y);
         }
@@ -171,24 +161,41 @@ struct UnitQ8_0 {
         const int4 w0 = load_int4(row_qs + u * 32);
         const int4 w1 = load_int4(row_qs + u * 32 + 16);
         const float dw = fp16_bits_to_float(row_scales[u]);
+        const int q[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
-            const int4 x0 = load_int4(acts[t].qs + u * 32);
-            const int4 x1 = load_int4(acts[t].qs + u * 32 + 16);
-            int s = dot4_i8(w0.x, x0.x, 0);
-            s = dot4_i8(w0.y, x0.y, s);
-            s = dot4_i8(w0.z, x0.z, s);
-            s = dot4_i8(w0.w, x0.w, s);
-            s = dot4_i8(w1.x, x1.x, s);
-            s = dot4_i8(w1.y, x1.y, s);
-            s = dot4_i8(w1.z, x1.z, s);
-            s = dot4_i8(w1.w, x1.w, s);
-            acc[t] += dw * acts[t].ds[u].x * static_cast<float>(s);
+            acc[t] += dw * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
         }
     }
 };
 
-// Q4_K unit = a quarter super-block (64 elements = sub-blocks 2j and 2j+1), 32 bytes of nibbles.
+// Q4_K and Q5_K units: a quarter super-block (64 elements = sub-blocks 2j and 2j+1 of
+// super-block sb) whose values, unpacked as lo (sub-block 2j) and hi (2j+1), are dotted with
+// the tokens' two activation blocks and scaled by the block head (its first 16 bytes: d, dmin
+// and the 6-bit scales and mins).
+template <int NT>
+__device__ __forceinline__ void dot_k_quarter(const int4& head, int64_t sb, int j, const int (&lo)[8],
+                                              const int (&hi)[8], const ActRow* acts, float (&acc)[NT]) {
+    const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
+    const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
+    const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
+    uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
+    quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
+    quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
+    const int64_t act_block = sb * 8 + 2 * j;  // index of the first 32-element activation block
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        const int8_t* xq = acts[t].qs + act_block * 32;
+        const int s0 = dot_block32(lo, xq), s1 = dot_block32(hi, xq + 32);
+        const float2 da = acts[t].ds[act_block];
+        const float2 db = acts[t].ds[act_block + 1];
+        acc[t] += d * (sc0 * da.x * static_cast<float>(s0) + sc1 * db.x * static_cast<float>(s1)) -
+                  dmin * (m0 * da.y + m1 * db.y);
+    }
+}
+
+// Q4_K unit: native 144-byte block, head | qs[128]; quarter j's 32 bytes hold sub-block 2j in
+// their low nibbles and 2j+1 in their high nibbles.
 struct UnitQ4_K {
     static constexpr int kElems = 64;
     template <int NT>
@@ -197,41 +204,22 @@ struct UnitQ4_K {
         const int64_t sb = u >> 2;
         const int j = static_cast<int>(u & 3);
         const uint8_t* block = row_qs + sb * 144;
-        const int4 head = load_int4(block);  // d, dmin, scales[12]
-        const int4 q0 = load_int4(block + 16 + 32 * j);
-        const int4 q1 = load_int4(block + 32 + 32 * j);
-        const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
-        const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
-        const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
-        uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
-        quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
-        quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
+        const int4 head = load_int4(block);
+        const int4 q0 = load_int4(block + 16 + 32 * j), q1 = load_int4(block + 32 + 32 * j);
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
-        const int64_t act_block = sb * 8 + 2 * j;  // index of the first 32-element activation block
+        int lo[8], hi[8];
 #pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            const int8_t* xq = acts[t].qs + act_block * 32;
-            const int4 xa0 = load_int4(xq), xa1 = load_int4(xq + 16);
-            const int4 xb0 = load_int4(xq + 32), xb1 = load_int4(xq + 48);
-            const int xa[8] = {xa0.x, xa0.y, xa0.z, xa0.w, xa1.x, xa1.y, xa1.z, xa1.w};
-            const int xb[8] = {xb0.x, xb0.y, xb0.z, xb0.w, xb1.x, xb1.y, xb1.z, xb1.w};
-            int s0 = 0, s1 = 0;
-#pragma unroll
-            for (int k = 0; k < 8; ++k) {
-                s0 = dot4_i8(qw[k] & (int)kLowNibbles, xa[k], s0);
-                s1 = dot4_i8((qw[k] >> 4) & (int)kLowNibbles, xb[k], s1);
-            }
-            const float2 da = acts[t].ds[act_block];
-            const float2 db = acts[t].ds[act_block + 1];
-            acc[t] += d * (sc0 * da.x * static_cast<float>(s0) + sc1 * db.x * static_cast<float>(s1)) -
-                      dmin * (m0 * da.y + m1 * db.y);
+        for (int k = 0; k < 8; ++k) {
+            lo[k] = qw[k] & (int)kLowNibbles;
+            hi[k] = (qw[k] >> 4) & (int)kLowNibbles;
         }
+        dot_k_quarter<NT>(head, sb, j, lo, hi, acts, acc);
     }
 };
 
-// Q5_K unit = a quarter super-block as in Q4_K, each element with a fifth bit: bit 2j (low
-// nibbles, sub-block 2j) or 2j+1 (high nibbles) of the qh byte at the same position. Native
-// block: d, dmin, scales[12] | qh[32] | qs[128]; values 0..31 fit dp4a's signed bytes.
+// Q5_K unit: as Q4_K, each element with a fifth bit: bit 2j (low nibbles, sub-block 2j) or 2j+1
+// (high nibbles) of the qh byte at the same position. Native block: head | qh[32] | qs[128];
+// values 0..31 fit dp4a's signed bytes.
 struct UnitQ5_K {
     static constexpr int kElems = 64;
     template <int NT>
@@ -240,15 +228,9 @@ struct UnitQ5_K {
         const int64_t sb = u >> 2;
         const int j = static_cast<int>(u & 3);
         const uint8_t* block = row_qs + sb * 176;
-        const int4 head = load_int4(block);  // d, dmin, scales[12]
+        const int4 head = load_int4(block);
         const int4 h0 = load_int4(block + 16), h1 = load_int4(block + 32);
         const int4 q0 = load_int4(block + 48 + 32 * j), q1 = load_int4(block + 64 + 32 * j);
-        const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
-        const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
-        const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
-        uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
-        quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
-        quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
         const int hw[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
         int lo[8], hi[8];
@@ -257,25 +239,7 @@ struct UnitQ5_K {
             lo[k] = (qw[k] & (int)kLowNibbles) | (((hw[k] >> (2 * j)) & 0x01010101) << 4);
             hi[k] = ((qw[k] >> 4) & (int)kLowNibbles) | (((hw[k] >> (2 * j + 1)) & 0x01010101) << 4);
         }
-        const int64_t act_block = sb * 8 + 2 * j;
-#pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            const int8_t* xq = acts[t].qs + act_block * 32;
-            const int4 xa0 = load_int4(xq), xa1 = load_int4(xq + 16);
-            const int4 xb0 = load_int4(xq + 32), xb1 = load_int4(xq + 48);
-            const int xa[8] = {xa0.x, xa0.y, xa0.z, xa0.w, xa1.x, xa1.y, xa1.z, xa1.w};
-            const int xb[8] = {xb0.x, xb0.y, xb0.z, xb0.w, xb1.x, xb1.y, xb1.z, xb1.w};
-            int s0 = 0, s1 = 0;
-#pragma unroll
-            for (int k = 0; k < 8; ++k) {
-                s0 = dot4_i8(lo[k], xa[k], s0);
-                s1 = dot4_i8(hi[k], xb[k], s1);
-            }
-            const float2 da = acts[t].ds[act_block];
-            const float2 db = acts[t].ds[act_block + 1];
-            acc[t] += d * (sc0 * da.x * static_cast<float>(s0) + sc1 * db.x * static_cast<float>(s1)) -
-                      dmin * (m0 * da.y + m1 * db.y);
-        }
+        dot_k_quarter<NT>(head, sb, j, lo, hi, acts, acc);
     }
 };
 
