@@ -17,9 +17,12 @@ using namespace matvec_units;
 // One warp per output row of the set (rows of its matrices one after the other); lanes stride
 // over the row. The epilogue stores, accumulates, or (kSwiglu) also dots the row of w[1] and
 // writes silu(w[0] . x) * (w[1] . x).
+// The minimum of one block per multiprocessor is deliberate: without it nvcc caps the registers
+// to keep more blocks resident and then issues a step's weight loads one or two at a time; with
+// it a lane holds all of a step's loads (Q4_0: 96 registers) and decode runs 5-20% faster on an
+// H100 (docs/GPU.md).
 template <typename Dot, int NT, MatvecEpilogue E>
-__global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set, MatvecInput in) {
-    wait_for_predecessor();
+__global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet set, MatvecInput in) {
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
     const int64_t set_row = static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE;
     const int lane = threadIdx.x % RF_WARP_SIZE;
@@ -30,21 +33,24 @@ __global__ void __launch_bounds__(kThreadsPerBlock) matvec_kernel(MatvecSet set,
     float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
     const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
 
-    float acc[NT] = {};
-    Dot::template run<NT>(w, row, in, lane, acc);
-    float acc_up[NT] = {};
-    if constexpr (E == MatvecEpilogue::kSwiglu) Dot::template run<NT>(set.w[1], row, in, lane, acc_up);
+    if constexpr (E == MatvecEpilogue::kSwiglu) {
+        const DeviceMatrix gate_up[2] = {w, set.w[1]};
+        float acc[2][NT] = {};
+        Dot::template run<NT, 2>(gate_up, row, in, lane, acc, [] { wait_for_predecessor(); });
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-        const float total = warp_sum(acc[t]);
-        float* dst = y + t * w.n_rows + row;
-        if constexpr (E == MatvecEpilogue::kStore) {
-            if (lane == 0) *dst = total;
-        } else if constexpr (E == MatvecEpilogue::kAccumulate) {
-            if (lane == 0) *dst += total;
-        } else {
-            const float up = warp_sum(acc_up[t]);
-            if (lane == 0) *dst = total / (1.0f + expf(-total)) * up;
+        for (int t = 0; t < NT; ++t) {
+            const float gate = warp_sum(acc[0][t]), up = warp_sum(acc[1][t]);
+            if (lane == 0) y[t * w.n_rows + row] = gate / (1.0f + expf(-gate)) * up;
+        }
+    } else {
+        const DeviceMatrix one[1] = {w};
+        float acc[1][NT] = {};
+        Dot::template run<NT, 1>(one, row, in, lane, acc, [] { wait_for_predecessor(); });
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const float total = warp_sum(acc[0][t]);
+            float* dst = y + t * w.n_rows + row;
+            if (lane == 0) *dst = E == MatvecEpilogue::kAccumulate ? *dst + total : total;
         }
     }
 }

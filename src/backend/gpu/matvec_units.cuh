@@ -1,6 +1,7 @@
-// Per-type mat-vec units: each dots one 16-byte-aligned chunk of a packed weight row
-// (gpu_matrix.h layouts) with the matching int8 activations of n_tokens tokens (dp4a), and the
-// row walkers that stride a warp's lanes over a row with them. Used by matvec.cu.
+// Per-type mat-vec units: each loads one 16-byte-aligned chunk of a packed weight row
+// (gpu_matrix.h layouts) as its Raw registers, then dots them with the matching int8 activations
+// of n_tokens tokens (dp4a); and the row walkers that stride a warp's lanes over a row with them,
+// issuing every weight load of a step before the first dot. Used by matvec.cu.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include "backend/gpu/gpu_device.cuh"
 #include "backend/gpu/matvec.h"
 #include "backend/gpu/packed_dequant.cuh"
-#include "quant/k_scales.h"
 #include "quant/value_tables.h"
 
 namespace rf::gpu::matvec_units {
@@ -131,18 +131,25 @@ __device__ __forceinline__ void lookup_block32(const int4& w, const Codebook16& 
     lookup_nibbles(static_cast<uint32_t>(w.w), book, q[3], q[7]);
 }
 
-// ---- per-type units: each dots one aligned chunk of a weight row with n_tokens activation rows --
+// ---- per-type units: load(row_qs, row_scales, u) reads unit u of a weight row (only the weight
+// bytes; nothing is decoded, so the loads of several units can be in flight at once), and
+// dot<NT>(raw, u, acts, acc) dots it with the n_tokens activation rows.
 
 // Q4_0 unit = one 32-element block: 16 bytes of nibbles (low = elements 0..15, high = 16..31).
 struct UnitQ4_0 {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w;
+        uint16_t d;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), row_scales[u]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u,
-                               const ActRow* acts, float (&acc)[NT]) {
-        const int4 w = load_int4(row_qs + u * 16);
-        const float dw = fp16_bits_to_float(row_scales[u]);
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const float dw = fp16_bits_to_float(raw.d);
         int q[8];
-        split_nibbles(w, q);
+        split_nibbles(raw.w, q);
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             const int s = dot_block32(q, acts[t].qs + u * 32);
@@ -155,13 +162,17 @@ struct UnitQ4_0 {
 // Q8_0 unit = one 32-element block of int8.
 struct UnitQ8_0 {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w0, w1;
+        uint16_t d;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 32), load_int4(row_qs + u * 32 + 16), row_scales[u]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u,
-                               const ActRow* acts, float (&acc)[NT]) {
-        const int4 w0 = load_int4(row_qs + u * 32);
-        const int4 w1 = load_int4(row_qs + u * 32 + 16);
-        const float dw = fp16_bits_to_float(row_scales[u]);
-        const int q[8] = {w0.x, w0.y, w0.z, w0.w, w1.x, w1.y, w1.z, w1.w};
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const float dw = fp16_bits_to_float(raw.d);
+        const int q[8] = {raw.w0.x, raw.w0.y, raw.w0.z, raw.w0.w, raw.w1.x, raw.w1.y, raw.w1.z, raw.w1.w};
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             acc[t] += dw * acts[t].ds[u].x * static_cast<float>(dot_block32(q, acts[t].qs + u * 32));
@@ -176,12 +187,18 @@ struct UnitQ8_0 {
 template <int NT>
 __device__ __forceinline__ void dot_k_quarter(const int4& head, int64_t sb, int j, const int (&lo)[8],
                                               const int (&hi)[8], const ActRow* acts, float (&acc)[NT]) {
-    const uint8_t* scales = reinterpret_cast<const uint8_t*>(&head) + 4;
     const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff));
     const float dmin = fp16_bits_to_float(static_cast<uint16_t>((head.x >> 16) & 0xffff));
-    uint8_t sc0, m0, sc1, m1;  // 6-bit scale and min of sub-blocks 2j and 2j+1
-    quant::unpack_scale_min_k4(2 * j, scales, &sc0, &m0);
-    quant::unpack_scale_min_k4(2 * j + 1, scales, &sc1, &m1);
+    // The 6-bit scales and mins (k_scales.h packing in head bytes 4..15 = words y, z, w), four per
+    // word: sub-blocks 0..3 are bytes of y (scales) and z (mins); 4..7 take their low 4 bits from
+    // w's nibbles and their top 2 from bits 6..7 of y and z. Read from registers: taking the
+    // head's address would put every unit's loads in local memory.
+    const uint32_t y = static_cast<uint32_t>(head.y), z = static_cast<uint32_t>(head.z), w = static_cast<uint32_t>(head.w);
+    const uint32_t scales = j < 2 ? (y & 0x3f3f3f3fu) : ((w & kLowNibbles) | ((y >> 2) & 0x30303030u));
+    const uint32_t mins = j < 2 ? (z & 0x3f3f3f3fu) : (((w >> 4) & kLowNibbles) | ((z >> 2) & 0x30303030u));
+    const int shift = 16 * (j & 1);  // sub-blocks 2j and 2j + 1 are bytes 2 (j % 2) and 2 (j % 2) + 1
+    const uint32_t sc0 = (scales >> shift) & 0xff, sc1 = (scales >> (shift + 8)) & 0xff;
+    const uint32_t m0 = (mins >> shift) & 0xff, m1 = (mins >> (shift + 8)) & 0xff;
     const int64_t act_block = sb * 8 + 2 * j;  // index of the first 32-element activation block
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
@@ -198,14 +215,19 @@ __device__ __forceinline__ void dot_k_quarter(const int4& head, int64_t sb, int 
 // their low nibbles and 2j+1 in their high nibbles.
 struct UnitQ4_K {
     static constexpr int kElems = 64;
+    struct Raw {
+        int4 head, q0, q1;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t*, int64_t u) {
+        const uint8_t* block = row_qs + (u >> 2) * 144;
+        const int j = static_cast<int>(u & 3);
+        return {load_int4(block), load_int4(block + 16 + 32 * j), load_int4(block + 32 + 32 * j)};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         const int64_t sb = u >> 2;
         const int j = static_cast<int>(u & 3);
-        const uint8_t* block = row_qs + sb * 144;
-        const int4 head = load_int4(block);
-        const int4 q0 = load_int4(block + 16 + 32 * j), q1 = load_int4(block + 32 + 32 * j);
+        const int4 q0 = raw.q0, q1 = raw.q1;
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
         int lo[8], hi[8];
 #pragma unroll
@@ -213,7 +235,7 @@ struct UnitQ4_K {
             lo[k] = qw[k] & (int)kLowNibbles;
             hi[k] = (qw[k] >> 4) & (int)kLowNibbles;
         }
-        dot_k_quarter<NT>(head, sb, j, lo, hi, acts, acc);
+        dot_k_quarter<NT>(raw.head, sb, j, lo, hi, acts, acc);
     }
 };
 
@@ -222,15 +244,20 @@ struct UnitQ4_K {
 // values 0..31 fit dp4a's signed bytes.
 struct UnitQ5_K {
     static constexpr int kElems = 64;
+    struct Raw {
+        int4 head, h0, h1, q0, q1;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t*, int64_t u) {
+        const uint8_t* block = row_qs + (u >> 2) * 176;
+        const int j = static_cast<int>(u & 3);
+        return {load_int4(block), load_int4(block + 16), load_int4(block + 32), load_int4(block + 48 + 32 * j),
+                load_int4(block + 64 + 32 * j)};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         const int64_t sb = u >> 2;
         const int j = static_cast<int>(u & 3);
-        const uint8_t* block = row_qs + sb * 176;
-        const int4 head = load_int4(block);
-        const int4 h0 = load_int4(block + 16), h1 = load_int4(block + 32);
-        const int4 q0 = load_int4(block + 48 + 32 * j), q1 = load_int4(block + 64 + 32 * j);
+        const int4 h0 = raw.h0, h1 = raw.h1, q0 = raw.q0, q1 = raw.q1;
         const int qw[8] = {q0.x, q0.y, q0.z, q0.w, q1.x, q1.y, q1.z, q1.w};
         const int hw[8] = {h0.x, h0.y, h0.z, h0.w, h1.x, h1.y, h1.z, h1.w};
         int lo[8], hi[8];
@@ -239,7 +266,7 @@ struct UnitQ5_K {
             lo[k] = (qw[k] & (int)kLowNibbles) | (((hw[k] >> (2 * j)) & 0x01010101) << 4);
             hi[k] = ((qw[k] >> 4) & (int)kLowNibbles) | (((hw[k] >> (2 * j + 1)) & 0x01010101) << 4);
         }
-        dot_k_quarter<NT>(head, sb, j, lo, hi, acts, acc);
+        dot_k_quarter<NT>(raw.head, sb, j, lo, hi, acts, acc);
     }
 };
 
@@ -247,21 +274,30 @@ struct UnitQ5_K {
 // i.e. 4 groups of 16 elements at 128n + l0 + {0, 32, 64, 96}. Packed block: ql | qh | scales.
 struct UnitQ6_K {
     static constexpr int kElems = 64;
+    struct Raw {
+        int4 qla, qlb, qh;  // ql[l], ql[l + 32] (low nibbles: groups 0, 1; high: 2, 3), 2 high bits x 4 groups
+        uint2 scales;       // the 8 int8 scales of half n
+        uint16_t d;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        const int n = static_cast<int>((u >> 1) & 1);
+        const int l0 = static_cast<int>(u & 1) * 16;
+        const uint8_t* block = row_qs + (u >> 2) * 208;
+        return {load_int4(block + 64 * n + l0), load_int4(block + 64 * n + 32 + l0),
+                load_int4(block + 128 + 32 * n + l0), *reinterpret_cast<const uint2*>(block + 192 + 8 * n),
+                row_scales[u >> 2]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u,
-                               const ActRow* acts, float (&acc)[NT]) {
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         const int64_t sb = u >> 2;
         const int n = static_cast<int>((u >> 1) & 1);
         const int l0 = static_cast<int>(u & 1) * 16;
-        const uint8_t* block = row_qs + sb * 208;
-        const int4 qla = load_int4(block + 64 * n + l0);       // ql[l]      (low nibble: +0, high: +64)
-        const int4 qlb = load_int4(block + 64 * n + 32 + l0);  // ql[l + 32] (low: +32, high: +96)
-        const int4 qh = load_int4(block + 128 + 32 * n + l0);  // 2 bits for each of the 4 groups
-        const int8_t* sc = reinterpret_cast<const int8_t*>(block + 192) + 8 * n + l0 / 16;
-        const float d = fp16_bits_to_float(row_scales[sb]);
-        const int la[4] = {qla.x, qla.y, qla.z, qla.w};
-        const int lb[4] = {qlb.x, qlb.y, qlb.z, qlb.w};
-        const int hb[4] = {qh.x, qh.y, qh.z, qh.w};
+        // Scale of group g: byte l0 / 16 + 2g of the half's 8 scales.
+        const uint64_t half_scales = (static_cast<uint64_t>(raw.scales.y) << 32 | raw.scales.x) >> (l0 / 2);
+        const float d = fp16_bits_to_float(raw.d);
+        const int la[4] = {raw.qla.x, raw.qla.y, raw.qla.z, raw.qla.w};
+        const int lb[4] = {raw.qlb.x, raw.qlb.y, raw.qlb.z, raw.qlb.w};
+        const int hb[4] = {raw.qh.x, raw.qh.y, raw.qh.z, raw.qh.w};
         // Signed 6-bit values minus 32 for each group g (elements 128n + l0 + 32g + 0..15).
         int q[4][4];
 #pragma unroll
@@ -288,7 +324,8 @@ struct UnitQ6_K {
                 s = dot4_i8(q[g][1], x.y, s);
                 s = dot4_i8(q[g][2], x.z, s);
                 s = dot4_i8(q[g][3], x.w, s);
-                sum += static_cast<float>(sc[2 * g]) * acts[t].ds[elem / 32].x * static_cast<float>(s);
+                const int8_t scale = static_cast<int8_t>((half_scales >> (16 * g)) & 0xff);
+                sum += static_cast<float>(scale) * acts[t].ds[elem / 32].x * static_cast<float>(s);
             }
             acc[t] += d * sum;
         }
@@ -299,15 +336,19 @@ struct UnitQ6_K {
 // x = d * q + m: the min meets the activations' d * sum(q).
 struct UnitQ4_1 {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w;
+        uint32_t d_m;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), reinterpret_cast<const uint32_t*>(row_scales)[u]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
-        const int4 w = load_int4(row_qs + u * 16);
-        const uint32_t d_m = reinterpret_cast<const uint32_t*>(row_scales)[u];
-        const float d = fp16_bits_to_float(static_cast<uint16_t>(d_m & 0xffff));
-        const float m = fp16_bits_to_float(static_cast<uint16_t>(d_m >> 16));
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(raw.d_m & 0xffff));
+        const float m = fp16_bits_to_float(static_cast<uint16_t>(raw.d_m >> 16));
         int q[8];
-        split_nibbles(w, q);
+        split_nibbles(raw.w, q);
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             const int s = dot_block32(q, acts[t].qs + u * 32);
@@ -323,24 +364,24 @@ struct UnitQ4_1 {
 template <bool kHasMin>
 struct UnitQ5 {
     static constexpr int kElems = 32;
-    template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
+    struct Raw {
+        int4 w;
+        uint32_t qh;
+        uint32_t d_m;  // Q5_1: {d, m}; Q5_0: d in the low half
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
         const uint8_t* group = row_qs + (u >> 2) * 80;
         const int in_group = static_cast<int>(u & 3);
-        const int4 w = load_int4(group + 16 * in_group);
-        const uint32_t qh = *reinterpret_cast<const uint32_t*>(group + 64 + 4 * in_group);
-        float d, m;
-        if constexpr (kHasMin) {
-            const uint32_t d_m = reinterpret_cast<const uint32_t*>(row_scales)[u];
-            d = fp16_bits_to_float(static_cast<uint16_t>(d_m & 0xffff));
-            m = fp16_bits_to_float(static_cast<uint16_t>(d_m >> 16));
-        } else {
-            d = fp16_bits_to_float(row_scales[u]);
-            m = -16.0f * d;
-        }
+        const uint32_t d_m = kHasMin ? reinterpret_cast<const uint32_t*>(row_scales)[u] : row_scales[u];
+        return {load_int4(group + 16 * in_group), *reinterpret_cast<const uint32_t*>(group + 64 + 4 * in_group), d_m};
+    }
+    template <int NT>
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const uint32_t qh = raw.qh;
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(raw.d_m & 0xffff));
+        const float m = kHasMin ? fp16_bits_to_float(static_cast<uint16_t>(raw.d_m >> 16)) : -16.0f * d;
         int q[8];
-        split_nibbles(w, q);
+        split_nibbles(raw.w, q);
 #pragma unroll
         for (int k = 0; k < 4; ++k) {  // word k: elements 4k..4k+3 and 16+4k..16+4k+3
             q[k] |= spread_bits4(qh >> (4 * k)) << 4;
@@ -371,12 +412,17 @@ __device__ __forceinline__ void dot_codebook_block(const int4& w, const Codebook
 // IQ4_NL unit = one 32-element block: 16 bytes of codebook nibbles, fp16 d in the scales row.
 struct UnitIQ4_NL {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w;
+        uint16_t d;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), row_scales[u]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
-        const int4 w = load_int4(row_qs + u * 16);
-        const float d = fp16_bits_to_float(row_scales[u]);
-        dot_codebook_block<NT>(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, d, u, acts, acc);
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        dot_codebook_block<NT>(raw.w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}},
+                               fp16_bits_to_float(raw.d), u, acts, acc);
     }
 };
 
@@ -386,15 +432,20 @@ struct UnitIQ4_NL {
 // its top 2 at bit 2s of scales_h.
 struct UnitIQ4_XS {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w;
+        uint2 head;  // {d | scales_h << 16, scales_l}
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), reinterpret_cast<const uint2*>(row_scales)[u >> 3]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
-        const int4 w = load_int4(row_qs + u * 16);
-        const uint2 head = reinterpret_cast<const uint2*>(row_scales)[u >> 3];  // {d | scales_h << 16, scales_l}
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const uint2 head = raw.head;
         const int s = static_cast<int>(u & 7);
         const int scale = static_cast<int>(((head.y >> (4 * s)) & 0xf) | (((head.x >> (16 + 2 * s)) & 3) << 4)) - 32;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(head.x & 0xffff)) * static_cast<float>(scale);
-        dot_codebook_block<NT>(w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, d, u, acts, acc);
+        dot_codebook_block<NT>(raw.w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}}, d, u, acts, acc);
     }
 };
 
@@ -402,12 +453,17 @@ struct UnitIQ4_XS {
 // codebook (-12..12), the E8M0 exponent as byte u of the scales row (decoded with the halving).
 struct UnitMXFP4 {
     static constexpr int kElems = 32;
+    struct Raw {
+        int4 w;
+        uint8_t e;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), reinterpret_cast<const uint8_t*>(row_scales)[u]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
-        const int4 w = load_int4(row_qs + u * 16);
-        const float d = quant::e8m0_to_float_half(reinterpret_cast<const uint8_t*>(row_scales)[u]);
-        dot_codebook_block<NT>(w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, d, u, acts, acc);
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
+        const float d = quant::e8m0_to_float_half(raw.e);
+        dot_codebook_block<NT>(raw.w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, d, u, acts, acc);
     }
 };
 
@@ -422,15 +478,24 @@ struct UnitMXFP4 {
 // The mins need each group's own sum of activations (the activations' ds.y covers 32).
 struct UnitQ2_K {
     static constexpr int kElems = 64;
+    struct Raw {
+        int4 qs;
+        uint2 scale_bytes;  // sub-blocks 8h..8h+7
+        uint32_t d_dmin;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
+        const uint8_t* block = row_qs + (u >> 2) * 80;
+        return {load_int4(block + 32 * h + l0), *reinterpret_cast<const uint2*>(block + 64 + 8 * h),
+                reinterpret_cast<const uint32_t*>(row_scales)[u >> 2]};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         const int64_t sb = u >> 2;
         const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
-        const uint8_t* block = row_qs + sb * 80;
-        const int4 qs = load_int4(block + 32 * h + l0);
-        const uint2 scale_bytes = *reinterpret_cast<const uint2*>(block + 64 + 8 * h);  // sub-blocks 8h..8h+7
-        const uint32_t d_dmin = reinterpret_cast<const uint32_t*>(row_scales)[sb];
+        const int4 qs = raw.qs;
+        const uint2 scale_bytes = raw.scale_bytes;
+        const uint32_t d_dmin = raw.d_dmin;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(d_dmin & 0xffff));
         const float dmin = fp16_bits_to_float(static_cast<uint16_t>(d_dmin >> 16));
         // Sub-block 8h + 2p + l0/16: groups 0, 1 in bytes 0, 2 of `first`, groups 2, 3 in those of `second`.
@@ -472,15 +537,19 @@ struct UnitQ2_K {
 // hmask[e % 32] (= l0 + i); scales are 6-bit, biased by 32 (k_scales.h unpack_scale_q3_k).
 struct UnitQ3_K {
     static constexpr int kElems = 64;
+    struct Raw {
+        int4 hmask, qs, tail;  // tail: scale bytes 0..11 in x, y, z; d in the low half of w
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t*, int64_t u) {
+        const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
+        const uint8_t* block = row_qs + (u >> 2) * 112;
+        return {load_int4(block + l0), load_int4(block + 32 + 32 * h + l0), load_int4(block + 96)};
+    }
     template <int NT>
-    __device__ static void dot(const uint8_t* row_qs, const uint16_t*, int64_t u, const ActRow* acts,
-                               float (&acc)[NT]) {
+    __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         const int64_t sb = u >> 2;
         const int h = static_cast<int>((u >> 1) & 1), l0 = static_cast<int>(u & 1) * 16;
-        const uint8_t* block = row_qs + sb * 112;
-        const int4 hmask = load_int4(block + l0);
-        const int4 qs = load_int4(block + 32 + 32 * h + l0);
-        const int4 tail = load_int4(block + 96);  // scale bytes 0..11 in x, y, z; d in the low half of w
+        const int4 hmask = raw.hmask, qs = raw.qs, tail = raw.tail;
         const float d = fp16_bits_to_float(static_cast<uint16_t>(tail.w & 0xffff));
         // Scale of sub-block j = 8h + 2p + l0/16: low 4 bits = nibble h of scale byte 2p + l0/16
         // (bytes 0..3 for groups 0, 1; 4..7 for 2, 3), top 2 bits = bits 4h + 2 (p / 2) of byte
@@ -528,28 +597,51 @@ struct UnitQ3_K {
     }
 };
 
-// Row dot products: acc[t] += W[row] . x_t over the warp's lanes (each lane a partial sum).
-// Quantized weights read the int8 activations; F16 weights read the float rows.
+// Row dot products: acc[m][t] += W_m[row] . x_t for M matrices of one type and width (M = 2 for
+// SwiGLU's gate and up), over the warp's lanes (each lane a partial sum). Each step loads all its
+// units of all M rows before using any, so a lane has M x kUnroll loads in flight. Quantized
+// weights read the int8 activations; F16 weights read the float rows.
 template <typename Unit>
 struct QuantRowDot {
-    template <int NT>
-    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
-        const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
-        const uint16_t* row_scales = w.scales ? w.scales + row * w.scale_row_count : nullptr;
+    template <int NT, int M, typename BeforeFirstDot>
+    __device__ static void run(const DeviceMatrix (&w)[M], int64_t row, const MatvecInput& in, int lane,
+                               float (&acc)[M][NT], BeforeFirstDot before_first_dot) {
+        const uint8_t* row_qs[M];
+        const uint16_t* row_scales[M];
+#pragma unroll
+        for (int m = 0; m < M; ++m) {
+            row_qs[m] = w[m].qs + row * w[m].qs_row_bytes;
+            row_scales[m] = w[m].scales ? w[m].scales + row * w[m].scale_row_count : nullptr;
+        }
         const int64_t padded = in.acts.n_cols_padded;
         ActRow rows[NT];
 #pragma unroll
         for (int t = 0; t < NT; ++t) rows[t] = {in.acts.qs + t * padded, in.acts.ds + t * (padded / 32)};
-        const int64_t n_units = w.n_cols / Unit::kElems;
-        // Unrolled so each lane issues kUnroll independent 16-byte loads before using any; the
-        // last step is predicated rather than a loop of its own, so a row whose units do not
-        // divide evenly (11008 columns: 10.75 units per lane) still takes one round trip per
-        // step, not one per leftover unit.
-        constexpr int kUnroll = 4;
-        for (int64_t u = lane; u < n_units; u += kUnroll * RF_WARP_SIZE) {
+        const int64_t n_units = w[0].n_cols / Unit::kElems;
+        // A step is 128 columns per lane (4096 per warp: one step for a 4096-wide row). A lane past
+        // the row's end (11008 columns: 2.7 steps) re-reads the row's last unit and drops the
+        // result, so a step has no branch between its loads and its dots.
+        constexpr int kUnroll = 128 / Unit::kElems;
+        for (int64_t u0 = lane; u0 < n_units; u0 += kUnroll * RF_WARP_SIZE) {
+            typename Unit::Raw raw[M][kUnroll];
 #pragma unroll
             for (int k = 0; k < kUnroll; ++k) {
-                if (u + k * RF_WARP_SIZE < n_units) Unit::template dot<NT>(row_qs, row_scales, u + k * RF_WARP_SIZE, rows, acc);
+                const int64_t u = min(u0 + k * RF_WARP_SIZE, n_units - 1);
+#pragma unroll
+                for (int m = 0; m < M; ++m) raw[m][k] = Unit::load(row_qs[m], row_scales[m], u);
+            }
+            if (u0 == lane) before_first_dot();
+#pragma unroll
+            for (int k = 0; k < kUnroll; ++k) {
+                const int64_t u = u0 + k * RF_WARP_SIZE;
+                const bool in_row = u < n_units;
+#pragma unroll
+                for (int m = 0; m < M; ++m) {
+                    float part[NT] = {};
+                    Unit::template dot<NT>(raw[m][k], in_row ? u : n_units - 1, rows, part);
+#pragma unroll
+                    for (int t = 0; t < NT; ++t) acc[m][t] += in_row ? part[t] : 0.0f;
+                }
             }
         }
     }
@@ -577,24 +669,35 @@ struct F16RowDot {
         }
     }
 
-    template <int NT>
-    __device__ static void run(const DeviceMatrix& w, int64_t row, const MatvecInput& in, int lane, float (&acc)[NT]) {
-        const uint8_t* row_qs = w.qs + row * w.qs_row_bytes;
-        // Steps of kUnroll chunks per lane, all loaded before any is used (a 4096-wide row is
-        // two steps); the last step is predicated, as in QuantRowDot.
-        constexpr int kUnroll = 8;
+    template <int NT, int M, typename BeforeFirstDot>
+    __device__ static void run(const DeviceMatrix (&w)[M], int64_t row, const MatvecInput& in, int lane,
+                               float (&acc)[M][NT], BeforeFirstDot before_first_dot) {
+        const uint8_t* row_qs[M];
+#pragma unroll
+        for (int m = 0; m < M; ++m) row_qs[m] = w[m].qs + row * w[m].qs_row_bytes;
+        const int64_t n_cols = w[0].n_cols;
+        // Steps of kUnroll chunks per lane and row, all loaded before any is used (a 4096-wide row
+        // is two steps); past the row's end the loads are predicated off.
+        constexpr int kUnroll = 8 / M;
         constexpr int64_t kChunkStride = RF_WARP_SIZE * 8;  // columns between a lane's chunks
-        for (int64_t c0 = lane * 8; c0 < w.n_cols; c0 += kUnroll * kChunkStride) {
-            int4 packed[kUnroll];
+        for (int64_t c0 = lane * 8; c0 < n_cols; c0 += kUnroll * kChunkStride) {
+            int4 packed[M][kUnroll];
 #pragma unroll
-            for (int k = 0; k < kUnroll; ++k) {
-                const int64_t c = c0 + k * kChunkStride;
-                packed[k] = c < w.n_cols ? load_int4(row_qs + c * 2) : make_int4(0, 0, 0, 0);
+            for (int m = 0; m < M; ++m) {
+#pragma unroll
+                for (int k = 0; k < kUnroll; ++k) {
+                    const int64_t c = c0 + k * kChunkStride;
+                    packed[m][k] = c < n_cols ? load_int4(row_qs[m] + c * 2) : make_int4(0, 0, 0, 0);
+                }
             }
+            if (c0 == lane * 8) before_first_dot();
 #pragma unroll
-            for (int k = 0; k < kUnroll; ++k) {
-                const int64_t c = c0 + k * kChunkStride;
-                if (c < w.n_cols) dot_chunk<NT>(packed[k], in.x, w.n_cols, c, acc);
+            for (int m = 0; m < M; ++m) {
+#pragma unroll
+                for (int k = 0; k < kUnroll; ++k) {
+                    const int64_t c = c0 + k * kChunkStride;
+                    if (c < n_cols) dot_chunk<NT>(packed[m][k], in.x, n_cols, c, acc[m]);
+                }
             }
         }
     }
