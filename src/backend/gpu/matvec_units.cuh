@@ -597,21 +597,22 @@ struct UnitQ3_K {
     }
 };
 
-// Row dot products: acc[m][t] += W_m[row] . x_t for M matrices of one type and width (M = 2 for
-// SwiGLU's gate and up), over the warp's lanes (each lane a partial sum). Each step loads all its
-// units of all M rows before using any, so a lane has M x kUnroll loads in flight. Quantized
+// Row dot products: acc[m][t] += W_m[row[m]] . x_t for M rows of one type and width (SwiGLU's
+// gate and up rows, or adjacent rows of one matrix), over the warp's lanes (each lane a partial
+// sum). Each step loads all its units of all M rows before using any, so a lane has M x kUnroll
+// loads in flight; before_first_dot() runs once those of the first step are issued. Quantized
 // weights read the int8 activations; F16 weights read the float rows.
 template <typename Unit>
 struct QuantRowDot {
     template <int NT, int M, typename BeforeFirstDot>
-    __device__ static void run(const DeviceMatrix (&w)[M], int64_t row, const MatvecInput& in, int lane,
+    __device__ static void run(const DeviceMatrix (&w)[M], const int64_t (&row)[M], const MatvecInput& in, int lane,
                                float (&acc)[M][NT], BeforeFirstDot before_first_dot) {
         const uint8_t* row_qs[M];
         const uint16_t* row_scales[M];
 #pragma unroll
         for (int m = 0; m < M; ++m) {
-            row_qs[m] = w[m].qs + row * w[m].qs_row_bytes;
-            row_scales[m] = w[m].scales ? w[m].scales + row * w[m].scale_row_count : nullptr;
+            row_qs[m] = w[m].qs + row[m] * w[m].qs_row_bytes;
+            row_scales[m] = w[m].scales ? w[m].scales + row[m] * w[m].scale_row_count : nullptr;
         }
         const int64_t padded = in.acts.n_cols_padded;
         ActRow rows[NT];
@@ -670,14 +671,15 @@ struct F16RowDot {
     }
 
     template <int NT, int M, typename BeforeFirstDot>
-    __device__ static void run(const DeviceMatrix (&w)[M], int64_t row, const MatvecInput& in, int lane,
+    __device__ static void run(const DeviceMatrix (&w)[M], const int64_t (&row)[M], const MatvecInput& in, int lane,
                                float (&acc)[M][NT], BeforeFirstDot before_first_dot) {
         const uint8_t* row_qs[M];
 #pragma unroll
-        for (int m = 0; m < M; ++m) row_qs[m] = w[m].qs + row * w[m].qs_row_bytes;
+        for (int m = 0; m < M; ++m) row_qs[m] = w[m].qs + row[m] * w[m].qs_row_bytes;
         const int64_t n_cols = w[0].n_cols;
-        // Steps of kUnroll chunks per lane and row, all loaded before any is used (a 4096-wide row
-        // is two steps); past the row's end the loads are predicated off.
+        // Steps of kUnroll chunks per lane and row, 8 loads in all, loaded before any is used (a
+        // 4096-wide row is two steps alone, four as one of two); past the row's end the loads are
+        // predicated off.
         constexpr int kUnroll = 8 / M;
         constexpr int64_t kChunkStride = RF_WARP_SIZE * 8;  // columns between a lane's chunks
         for (int64_t c0 = lane * 8; c0 < n_cols; c0 += kUnroll * kChunkStride) {

@@ -113,6 +113,20 @@ TEST(GpuMatvec, EveryTypeOddShapes) {
     }
 }
 
+// Even row counts: one-token F16 takes two adjacent rows per warp. 11008 columns (the 7B FFN
+// width) need three steps of the row walk, the last one partly past the row's end.
+TEST(GpuMatvec, EveryTypeEvenRowsAndLongRows) {
+    RF_SKIP_WITHOUT_GPU();
+    gpuDeviceProp prop{};
+    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
+    std::mt19937 rng(4321);
+    for (GgmlType type : kEveryType) {
+        for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2, 256}, {130, 4096}, {6, 11008}}) {
+            for (int tokens : {1, 2, 5}) run_case({type, rows, cols, tokens}, prop.warpSize, rng);
+        }
+    }
+}
+
 // Blocks of 32-element types whose count per row is not a multiple of 4 (Q5_0 / Q5_1 pack groups
 // of 4 blocks, the last one partial here).
 TEST(GpuMatvec, PartialBlockGroups) {
