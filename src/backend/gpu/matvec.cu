@@ -44,6 +44,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet s
         const int64_t rows[2] = {row, row};
         float acc[2][NT] = {};
         Dot::template run<NT, 2>(gate_up, rows, in, lane, acc, wait);
+        wait();  // returns at once where run() waited; covers lanes that had no unit of the row
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             const float gate = warp_sum(acc[0][t]), up = warp_sum(acc[1][t]);
@@ -59,6 +60,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet s
         }
         float acc[R][NT] = {};
         Dot::template run<NT, R>(mats, rows, in, lane, acc, wait);
+        wait();  // returns at once where run() waited; covers lanes that had no unit of the row
 #pragma unroll
         for (int r = 0; r < R; ++r) {
 #pragma unroll

@@ -619,7 +619,7 @@ struct QuantRowDot {
 #pragma unroll
         for (int t = 0; t < NT; ++t) rows[t] = {in.acts.qs + t * padded, in.acts.ds + t * (padded / 32)};
         const int64_t n_units = w[0].n_cols / Unit::kElems;
-        // A step is 128 columns per lane (4096 per warp: one step for a 4096-wide row). A lane past
+        // A step is 128 columns per lane (one step for a 4096-wide row on 32 lanes). A lane past
         // the row's end (11008 columns: 2.7 steps) re-reads the row's last unit and drops the
         // result, so a step has no branch between its loads and its dots.
         constexpr int kUnroll = 128 / Unit::kElems;
