@@ -102,17 +102,6 @@ __device__ __forceinline__ void merge_state(float& m, float& l, float (&acc)[kDi
     m = m_new;
 }
 
-// The eight fp16 values of one 16-byte load, as floats.
-__device__ __forceinline__ void unpack_halves(const int4& raw, float (&x)[kDimsPerLane]) {
-    const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
-#pragma unroll
-    for (int i = 0; i < kDimsPerLane / 2; ++i) {
-        const float2 f = __half22float2(h2[i]);
-        x[2 * i] = f.x;
-        x[2 * i + 1] = f.y;
-    }
-}
-
 // Counts one split of a (token, head) done and returns the count before, with acquire-release
 // ordering at device scope: the block's writes (ordered before the calling thread by a barrier)
 // are visible to the block that draws a later ticket, and the writes of the blocks that drew
@@ -230,7 +219,7 @@ attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restri
 #pragma unroll
         for (int i = 0; i < kRowsInFlight; ++i) {
             float k_slice[kDimsPerLane];
-            unpack_halves(k_raw[i], k_slice);
+            halves8_to_float(k_raw[i], k_slice);
             score[i] = 0.0f;
 #pragma unroll
             for (int j = 0; j < kDimsPerLane; ++j) score[i] += q_slice[j] * k_slice[j];
@@ -252,7 +241,7 @@ attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restri
         for (int i = 0; i < kRowsInFlight; ++i) {
             const float weight = valid[i] ? __expf(score[i] - m_new) : 0.0f;
             float v_slice[kDimsPerLane];
-            unpack_halves(v_raw[i], v_slice);
+            halves8_to_float(v_raw[i], v_slice);
             l += weight;
 #pragma unroll
             for (int j = 0; j < kDimsPerLane; ++j) acc[j] += weight * v_slice[j];

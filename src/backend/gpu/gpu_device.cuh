@@ -51,6 +51,17 @@ __device__ __forceinline__ float warp_max(float value) {
     return value;
 }
 
+// The eight fp16 values of one 16-byte load as floats, in memory order: x[0..7].
+__device__ __forceinline__ void halves8_to_float(const int4& raw, float* x) {
+    const __half2* h2 = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        const float2 f = __half22float2(h2[i]);
+        x[2 * i] = f.x;
+        x[2 * i + 1] = f.y;
+    }
+}
+
 // fp16 bits of x, saturated to the largest finite half (the KV cache never holds infinities).
 __device__ __forceinline__ uint16_t float_to_half_bits_clamped(float x) {
     return __half_as_ushort(__float2half_rn(fminf(fmaxf(x, -65504.0f), 65504.0f)));

@@ -653,14 +653,8 @@ struct F16RowDot {
     // Dots chunk c (columns c..c+7) of the row with the n_tokens activation rows.
     template <int NT>
     __device__ static void dot_chunk(const int4& packed, const float* x, int64_t n_cols, int64_t c, float (&acc)[NT]) {
-        const __half2* h = reinterpret_cast<const __half2*>(&packed);
         float wf[8];
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-            const float2 f = __half22float2(h[k]);
-            wf[2 * k] = f.x;
-            wf[2 * k + 1] = f.y;
-        }
+        halves8_to_float(packed, wf);
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             const float4 xa = *reinterpret_cast<const float4*>(x + t * n_cols + c);

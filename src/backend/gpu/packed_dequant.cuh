@@ -118,16 +118,7 @@ __device__ inline void dequant_chunk32(const DeviceMatrix& w, int64_t row, int64
         case quant::GgmlType::kF16: {
             const uint8_t* h = qs + chunk * 64;
 #pragma unroll
-            for (int k = 0; k < 4; ++k) {
-                const int4 v = *reinterpret_cast<const int4*>(h + 16 * k);
-                const __half2* h2 = reinterpret_cast<const __half2*>(&v);
-#pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const float2 f = __half22float2(h2[i]);
-                    out[8 * k + 2 * i] = f.x;
-                    out[8 * k + 2 * i + 1] = f.y;
-                }
-            }
+            for (int k = 0; k < 4; ++k) halves8_to_float(*reinterpret_cast<const int4*>(h + 16 * k), out + 8 * k);
             break;
         }
         // The repacked layouts of the remaining types (gpu_matrix.h).
