@@ -29,18 +29,18 @@ struct ActRow {
 
 // ---- helpers shared by the units ----
 
+// 16 int8 weights (q[0..3], 4 per int) dotted with the 16 int8 activations in x, added to s.
+__device__ __forceinline__ int dot16_i8(const int* q, const int4& x, int s = 0) {
+    s = dot4_i8(q[0], x.x, s);
+    s = dot4_i8(q[1], x.y, s);
+    s = dot4_i8(q[2], x.z, s);
+    return dot4_i8(q[3], x.w, s);
+}
+
 // 32 int8 weights (q[0..3]: elements 0..15, q[4..7]: elements 16..31, 4 per int) dotted with the 32
 // int8 activations at xq (16-byte aligned).
 __device__ __forceinline__ int dot_block32(const int (&q)[8], const int8_t* xq) {
-    const int4 x0 = load_int4(xq), x1 = load_int4(xq + 16);
-    int s = dot4_i8(q[0], x0.x, 0);
-    s = dot4_i8(q[1], x0.y, s);
-    s = dot4_i8(q[2], x0.z, s);
-    s = dot4_i8(q[3], x0.w, s);
-    s = dot4_i8(q[4], x1.x, s);
-    s = dot4_i8(q[5], x1.y, s);
-    s = dot4_i8(q[6], x1.z, s);
-    return dot4_i8(q[7], x1.w, s);
+    return dot16_i8(q + 4, load_int4(xq + 16), dot16_i8(q, load_int4(xq)));
 }
 
 // 16 bytes of nibbles in GGUF order (byte j: element j in the low nibble, j + 16 in the high) as
@@ -131,23 +131,29 @@ __device__ __forceinline__ void lookup_block32(const int4& w, const Codebook16& 
     lookup_nibbles(static_cast<uint32_t>(w.w), book, q[3], q[7]);
 }
 
+// Raw and load of the units that are one 16-byte block of nibbles each (Q4_0, Q4_1, IQ4_NL,
+// MXFP4): block u and entry u of the scales row (fp16 d, {d, m} as a u32, or an E8M0 byte).
+template <typename Scale>
+struct NibbleBlockUnit {
+    struct Raw {
+        int4 w;
+        Scale scale;
+    };
+    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
+        return {load_int4(row_qs + u * 16), reinterpret_cast<const Scale*>(row_scales)[u]};
+    }
+};
+
 // ---- per-type units: load(row_qs, row_scales, u) reads unit u of a weight row (only the weight
 // bytes; nothing is decoded, so the loads of several units can be in flight at once), and
 // dot<NT>(raw, u, acts, acc) dots it with the n_tokens activation rows.
 
 // Q4_0 unit = one 32-element block: 16 bytes of nibbles (low = elements 0..15, high = 16..31).
-struct UnitQ4_0 {
+struct UnitQ4_0 : NibbleBlockUnit<uint16_t> {
     static constexpr int kElems = 32;
-    struct Raw {
-        int4 w;
-        uint16_t d;
-    };
-    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
-        return {load_int4(row_qs + u * 16), row_scales[u]};
-    }
     template <int NT>
     __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
-        const float dw = fp16_bits_to_float(raw.d);
+        const float dw = fp16_bits_to_float(raw.scale);
         int q[8];
         split_nibbles(raw.w, q);
 #pragma unroll
@@ -319,11 +325,7 @@ struct UnitQ6_K {
 #pragma unroll
             for (int g = 0; g < 4; ++g) {
                 const int64_t elem = sb * 256 + 128 * n + 32 * g + l0;
-                const int4 x = load_int4(acts[t].qs + elem);
-                int s = dot4_i8(q[g][0], x.x, 0);
-                s = dot4_i8(q[g][1], x.y, s);
-                s = dot4_i8(q[g][2], x.z, s);
-                s = dot4_i8(q[g][3], x.w, s);
+                const int s = dot16_i8(q[g], load_int4(acts[t].qs + elem));
                 const int8_t scale = static_cast<int8_t>((half_scales >> (16 * g)) & 0xff);
                 sum += static_cast<float>(scale) * acts[t].ds[elem / 32].x * static_cast<float>(s);
             }
@@ -334,19 +336,12 @@ struct UnitQ6_K {
 
 // Q4_1 unit = one 32-element block: 16 bytes of nibbles, {d, m} as one u32 of the scales row.
 // x = d * q + m: the min meets the activations' d * sum(q).
-struct UnitQ4_1 {
+struct UnitQ4_1 : NibbleBlockUnit<uint32_t> {  // scale: {d, m}
     static constexpr int kElems = 32;
-    struct Raw {
-        int4 w;
-        uint32_t d_m;
-    };
-    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
-        return {load_int4(row_qs + u * 16), reinterpret_cast<const uint32_t*>(row_scales)[u]};
-    }
     template <int NT>
     __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
-        const float d = fp16_bits_to_float(static_cast<uint16_t>(raw.d_m & 0xffff));
-        const float m = fp16_bits_to_float(static_cast<uint16_t>(raw.d_m >> 16));
+        const float d = fp16_bits_to_float(static_cast<uint16_t>(raw.scale & 0xffff));
+        const float m = fp16_bits_to_float(static_cast<uint16_t>(raw.scale >> 16));
         int q[8];
         split_nibbles(raw.w, q);
 #pragma unroll
@@ -410,19 +405,12 @@ __device__ __forceinline__ void dot_codebook_block(const int4& w, const Codebook
 }
 
 // IQ4_NL unit = one 32-element block: 16 bytes of codebook nibbles, fp16 d in the scales row.
-struct UnitIQ4_NL {
+struct UnitIQ4_NL : NibbleBlockUnit<uint16_t> {
     static constexpr int kElems = 32;
-    struct Raw {
-        int4 w;
-        uint16_t d;
-    };
-    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
-        return {load_int4(row_qs + u * 16), row_scales[u]};
-    }
     template <int NT>
     __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
         dot_codebook_block<NT>(raw.w, Codebook16{{kIQ4NLBook0, kIQ4NLBook1, kIQ4NLBook2, kIQ4NLBook3}},
-                               fp16_bits_to_float(raw.d), u, acts, acc);
+                               fp16_bits_to_float(raw.scale), u, acts, acc);
     }
 };
 
@@ -451,18 +439,11 @@ struct UnitIQ4_XS {
 
 // MXFP4 unit = one 32-element block: 16 bytes of FP4 nibbles read through the doubled-integer
 // codebook (-12..12), the E8M0 exponent as byte u of the scales row (decoded with the halving).
-struct UnitMXFP4 {
+struct UnitMXFP4 : NibbleBlockUnit<uint8_t> {  // scale: the E8M0 exponent
     static constexpr int kElems = 32;
-    struct Raw {
-        int4 w;
-        uint8_t e;
-    };
-    __device__ static Raw load(const uint8_t* row_qs, const uint16_t* row_scales, int64_t u) {
-        return {load_int4(row_qs + u * 16), reinterpret_cast<const uint8_t*>(row_scales)[u]};
-    }
     template <int NT>
     __device__ static void dot(const Raw& raw, int64_t u, const ActRow* acts, float (&acc)[NT]) {
-        const float d = quant::e8m0_to_float_half(raw.e);
+        const float d = quant::e8m0_to_float_half(raw.scale);
         dot_codebook_block<NT>(raw.w, Codebook16{{kMXFP4Book0, kMXFP4Book1, kMXFP4Book2, kMXFP4Book3}}, d, u, acts, acc);
     }
 };
@@ -515,14 +496,9 @@ struct UnitQ2_K {
             for (int p = 0; p < 4; ++p) {
                 const int64_t elem = sb * 256 + 128 * h + 32 * p + l0;
                 const int4 x = load_int4(acts[t].qs + elem);
-                int s = dot4_i8(q[p][0], x.x, 0);
-                s = dot4_i8(q[p][1], x.y, s);
-                s = dot4_i8(q[p][2], x.z, s);
-                s = dot4_i8(q[p][3], x.w, s);
-                int x_sum = dot4_i8(0x01010101, x.x, 0);
-                x_sum = dot4_i8(0x01010101, x.y, x_sum);
-                x_sum = dot4_i8(0x01010101, x.z, x_sum);
-                x_sum = dot4_i8(0x01010101, x.w, x_sum);
+                constexpr int kOnes[4] = {0x01010101, 0x01010101, 0x01010101, 0x01010101};
+                const int s = dot16_i8(q[p], x);
+                const int x_sum = dot16_i8(kOnes, x);  // the group's sum of activations
                 const float dx = acts[t].ds[elem / 32].x;
                 sum_scaled += dx * static_cast<float>(s * static_cast<int>(scale_min[p] & 0xf));
                 sum_min += dx * static_cast<float>(x_sum * static_cast<int>(scale_min[p] >> 4));
@@ -585,11 +561,7 @@ struct UnitQ3_K {
 #pragma unroll
             for (int p = 0; p < 4; ++p) {
                 const int64_t elem = sb * 256 + 128 * h + 32 * p + l0;
-                const int4 x = load_int4(acts[t].qs + elem);
-                int s = dot4_i8(q[p][0], x.x, 0);
-                s = dot4_i8(q[p][1], x.y, s);
-                s = dot4_i8(q[p][2], x.z, s);
-                s = dot4_i8(q[p][3], x.w, s);
+                const int s = dot16_i8(q[p], load_int4(acts[t].qs + elem));
                 sum += acts[t].ds[elem / 32].x * static_cast<float>(s * scale[p]);
             }
             acc[t] += d * sum;
