@@ -127,15 +127,13 @@ __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_
     const int64_t t = blockIdx.y;
     if (t >= n_tokens) return;
     const int32_t slot = slots[t];
-    const int64_t block = slot / kv.block_size;
-    const int64_t row = slot % kv.block_size;
     if (idx < width_k) {
-        const int64_t g = idx / kv.head_dim_k, d = idx % kv.head_dim_k;
-        kv.k[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_k + d] = float_to_half_bits_clamped(k[t * width_k + idx]);
+        const int32_t g = static_cast<int32_t>(idx / kv.head_dim_k), d = static_cast<int32_t>(idx % kv.head_dim_k);
+        kv.k[kv_cache_row(kv, slot, g) * kv.head_dim_k + d] = float_to_half_bits_clamped(k[t * width_k + idx]);
     }
     if (idx < width_v) {
-        const int64_t g = idx / kv.head_dim_v, d = idx % kv.head_dim_v;
-        kv.v[((block * kv.n_head_kv + g) * kv.block_size + row) * kv.head_dim_v + d] = float_to_half_bits_clamped(v[t * width_v + idx]);
+        const int32_t g = static_cast<int32_t>(idx / kv.head_dim_v), d = static_cast<int32_t>(idx % kv.head_dim_v);
+        kv.v[kv_cache_row(kv, slot, g) * kv.head_dim_v + d] = float_to_half_bits_clamped(v[t * width_v + idx]);
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include "backend/gpu/gpu_runtime.h"
 #include "backend/gpu/matvec.h"
+#include "core/platform.h"
 
 namespace rf::gpu {
 
@@ -73,6 +74,10 @@ struct PagedKvView {
     int32_t head_dim_k = 0;
     int32_t head_dim_v = 0;
 };
+// The row of the K or V pool that holds cache slot `slot` of KV head g.
+RF_HOST_DEVICE inline int64_t kv_cache_row(const PagedKvView& kv, int32_t slot, int32_t g) {
+    return (static_cast<int64_t>(slot / kv.block_size) * kv.n_head_kv + g) * kv.block_size + slot % kv.block_size;
+}
 // The batch as device arrays (see engine/batch.h BatchInfo).
 struct DeviceBatch {
     int32_t n_tokens = 0;

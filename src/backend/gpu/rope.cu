@@ -46,6 +46,20 @@ __device__ __forceinline__ void rotate_pair_in_place(float* x, int64_t th, int32
     v[b_idx] = a * s + b * c;
 }
 
+// Element d of one head row `head` after rotation (dims past n_rot pass through unchanged).
+__device__ float rotated_element(const float* head, int32_t d, float pos, const RopeKernelParams& p) {
+    if (d >= p.n_rot) return head[d];
+    const int32_t half = p.n_rot / 2;
+    const int32_t i = p.neox ? (d < half ? d : d - half) : d / 2;
+    int32_t a_idx, b_idx;
+    rope_pair(i, p, a_idx, b_idx);
+    float s, c;
+    rope_cos_sin(i, pos, p, c, s);
+    const float a = head[a_idx];
+    const float b = head[b_idx];
+    return d == a_idx ? a * c - b * s : a * s + b * c;
+}
+
 __global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens, int32_t n_head, int32_t head_dim,
                             RopeKernelParams p) {
     wait_for_predecessor();
@@ -82,24 +96,8 @@ __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, P
     const int64_t th = idx / dim;  // token * n_head_kv + head
     const int64_t t = th / kv.n_head_kv;
     const int32_t g = static_cast<int32_t>(th % kv.n_head_kv);
-    float value;
-    if (!is_k) {
-        value = v[idx];
-    } else if (d < p.n_rot) {
-        const int32_t i = p.neox ? (d < half ? d : d - half) : d / 2;
-        int32_t a_idx, b_idx;
-        rope_pair(i, p, a_idx, b_idx);
-        float s, c;
-        rope_cos_sin(i, static_cast<float>(positions[t]), p, c, s);
-        const float a = k[th * dim + a_idx];
-        const float b = k[th * dim + b_idx];
-        value = d == a_idx ? a * c - b * s : a * s + b * c;
-    } else {
-        value = k[idx];
-    }
-    const int32_t slot = slots[t];
-    const int64_t row = (static_cast<int64_t>(slot / kv.block_size) * kv.n_head_kv + g) * kv.block_size + slot % kv.block_size;
-    (is_k ? kv.k : kv.v)[row * dim + d] = float_to_half_bits_clamped(value);
+    const float value = is_k ? rotated_element(k + th * dim, d, static_cast<float>(positions[t]), p) : v[idx];
+    (is_k ? kv.k : kv.v)[kv_cache_row(kv, slots[t], g) * dim + d] = float_to_half_bits_clamped(value);
 }
 
 }  // namespace
