@@ -1,9 +1,10 @@
 // Kernel launches with programmatic dependent launch (PDL) where the device has it (NVIDIA
-// compute capability 9.0+): a kernel's thread blocks are scheduled while the previous kernel's
-// last blocks still run, hiding the launch gap between the small kernels of a decode step. Every
-// kernel starts with wait_for_predecessor(), which returns once the previous kernel has finished
-// and its writes are visible, so no kernel touches memory early. HIP and older GPUs launch
-// plainly (the wait is then a no-op).
+// compute capability 9.0+): a kernel's thread blocks are scheduled while the previous kernel still
+// runs, hiding the launch gap between the small kernels of a decode step. Every kernel calls
+// wait_for_predecessor() before it touches memory the previous kernels write (it may read model
+// weights, which never change, before): that lets the next kernel launch in turn and returns once
+// the previous kernel has finished and its writes are visible. HIP and older GPUs launch plainly
+// (the wait is then a no-op).
 #pragma once
 
 #include <utility>
@@ -13,11 +14,13 @@
 
 namespace rf::gpu {
 
-// The first statement of every kernel.
+// The next kernel may launch as soon as every block of this one has got here (its blocks then
+// take free slots and run up to their own wait: a mat-vec loads its first weights there while a
+// small kernel before it still runs); this one then waits for the previous kernel.
 __device__ __forceinline__ void wait_for_predecessor() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("griddepcontrol.wait;" ::: "memory");
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+    asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
 

@@ -19,6 +19,7 @@ __device__ float row_inverse_rms(const float* __restrict__ row, int64_t width, f
     float sum = 0.0f;
     if (width % 4 == 0) {
         const float4* row4 = reinterpret_cast<const float4*>(row);
+#pragma unroll 4  // a 4096-wide row is four loads a thread: in flight together, not one by one
         for (int64_t i = threadIdx.x; i < width / 4; i += kThreads) {
             const float4 v = row4[i];
             sum += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
@@ -54,12 +55,13 @@ __global__ void __launch_bounds__(kThreads) rms_norm_quant_kernel(const float* _
                                                                   const float* __restrict__ w, float eps,
                                                                   int64_t width, float* __restrict__ out,
                                                                   QuantizedActs acts) {
+    const int64_t c = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+    const float weight = c < width ? w[c] : 0.0f;  // a model weight: read before the wait
     wait_for_predecessor();
     const int64_t r = blockIdx.y;
     const float* row = x + r * width;
     const float inv = row_inverse_rms(row, width, eps);
-    const int64_t c = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
-    const float v = c < width ? row[c] * inv * w[c] : 0.0f;
+    const float v = c < width ? row[c] * inv * weight : 0.0f;
     if (c < width) out[r * width + c] = v;
     quantize_block32(v, c, acts.qs + r * acts.n_cols_padded, acts.ds + r * (acts.n_cols_padded / 32));
 }

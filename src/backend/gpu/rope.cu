@@ -90,7 +90,7 @@ __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, P
     idx -= n_q;
     const bool is_k = idx < n_k;
     if (!is_k) idx -= n_k;
-    if (idx >= n_v) return;
+    if (idx >= (is_k ? n_k : n_v)) return;
     const int32_t dim = is_k ? kv.head_dim_k : kv.head_dim_v;
     const int32_t d = static_cast<int32_t>(idx % dim);
     const int64_t th = idx / dim;  // token * n_head_kv + head

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -187,17 +188,20 @@ TEST(GpuFusedOps, RmsNormQuantizeMatchesRmsNormThenQuantize) {
 }
 
 // rope_store_kv against rope (q), rope (k), store_kv: normal and NeoX pairing, partial rotary
-// dims, GQA, tokens of two sequences in shuffled cache slots.
+// dims, GQA, K rows wider or narrower than V rows, tokens of two sequences in shuffled cache slots.
 TEST(GpuFusedOps, RopeStoreKvMatchesRopeThenStore) {
     RF_SKIP_WITHOUT_GPU();
     std::mt19937 rng(5);
     struct Shape {
         bool neox;
         int32_t n_head, n_head_kv, head_dim, n_rot;
+        int32_t head_dim_v = 0;  // 0: head_dim
     };
     for (const Shape& sh : {Shape{false, 4, 2, 64, 64}, Shape{true, 6, 3, 128, 128}, Shape{true, 4, 4, 40, 24},
-                            Shape{false, 2, 1, 256, 128}}) {
+                            Shape{false, 2, 1, 256, 128}, Shape{false, 8, 4, 192, 64, 128},
+                            Shape{true, 4, 2, 64, 64, 128}}) {
         constexpr int32_t kTokens = 11, kBlockSize = 16, kBlocks = 4;
+        const int32_t dk = sh.head_dim, dv = sh.head_dim_v != 0 ? sh.head_dim_v : sh.head_dim;
         RopeKernelParams p;
         p.neox = sh.neox;
         p.n_rot = sh.n_rot;
@@ -209,20 +213,21 @@ TEST(GpuFusedOps, RopeStoreKvMatchesRopeThenStore) {
         batch.n_tokens = kTokens;
         batch.positions = d_pos.get();
         batch.kv_slots = d_slots.get();
-        const size_t n_q = static_cast<size_t>(kTokens * sh.n_head * sh.head_dim);
-        const size_t n_kv = static_cast<size_t>(kTokens * sh.n_head_kv * sh.head_dim);
-        const std::vector<float> q = random_floats(n_q, rng), k = random_floats(n_kv, rng), v = random_floats(n_kv, rng);
-        const size_t pool = static_cast<size_t>(kBlocks * sh.n_head_kv * kBlockSize * sh.head_dim);
+        const size_t n_q = static_cast<size_t>(kTokens * sh.n_head * dk);
+        const std::vector<float> q = random_floats(n_q, rng);
+        const std::vector<float> k = random_floats(static_cast<size_t>(kTokens * sh.n_head_kv * dk), rng);
+        const std::vector<float> v = random_floats(static_cast<size_t>(kTokens * sh.n_head_kv * dv), rng);
+        const size_t rows = static_cast<size_t>(kBlocks * sh.n_head_kv * kBlockSize);
         auto run = [&](bool fused) {
-            DeviceBuffer<float> dq(q), dk(k), dv(v);
-            DeviceBuffer<uint16_t> kc(std::vector<uint16_t>(pool, 0)), vc(std::vector<uint16_t>(pool, 0));
-            const PagedKvView view{kc.get(), vc.get(), kBlockSize, sh.n_head_kv, sh.head_dim, sh.head_dim};
+            DeviceBuffer<float> dq(q), dk_buf(k), dv_buf(v);
+            DeviceBuffer<uint16_t> kc(std::vector<uint16_t>(rows * dk, 0)), vc(std::vector<uint16_t>(rows * dv, 0));
+            const PagedKvView view{kc.get(), vc.get(), kBlockSize, sh.n_head_kv, dk, dv};
             if (fused) {
-                rope_store_kv(dq.get(), dk.get(), dv.get(), view, batch, sh.n_head, p, nullptr);
+                rope_store_kv(dq.get(), dk_buf.get(), dv_buf.get(), view, batch, sh.n_head, p, nullptr);
             } else {
-                rope(dq.get(), d_pos.get(), kTokens, sh.n_head, sh.head_dim, p, nullptr);
-                rope(dk.get(), d_pos.get(), kTokens, sh.n_head_kv, sh.head_dim, p, nullptr);
-                store_kv(view, batch, dk.get(), dv.get(), nullptr);
+                rope(dq.get(), d_pos.get(), kTokens, sh.n_head, dk, p, nullptr);
+                rope(dk_buf.get(), d_pos.get(), kTokens, sh.n_head_kv, dk, p, nullptr);
+                store_kv(view, batch, dk_buf.get(), dv_buf.get(), nullptr);
             }
             RF_GPU_CHECK(gpuDeviceSynchronize());
             return std::make_tuple(dq.to_host(), kc.to_host(), vc.to_host());
@@ -231,12 +236,12 @@ TEST(GpuFusedOps, RopeStoreKvMatchesRopeThenStore) {
         const auto [q_got, k_got, v_got] = run(true);
         double q_err = 0.0;
         for (size_t i = 0; i < n_q; ++i) q_err = std::max(q_err, std::fabs(double(q_got[i]) - double(q_ref[i])));
-        EXPECT_LE(q_err, 1e-5) << "head_dim " << sh.head_dim;
-        EXPECT_EQ(v_got, v_ref) << "head_dim " << sh.head_dim;
+        EXPECT_LE(q_err, 1e-5) << "head_dim " << dk;
+        EXPECT_EQ(v_got, v_ref) << "head_dim " << dk << "/" << dv;
         // The same formula in two kernels: allow one fp16 step for contraction differences.
         int off = 0;
-        for (size_t i = 0; i < pool; ++i) off += std::abs(int(k_got[i]) - int(k_ref[i])) > 1;
-        EXPECT_EQ(off, 0) << "head_dim " << sh.head_dim << " n_rot " << sh.n_rot << (sh.neox ? " neox" : "");
+        for (size_t i = 0; i < k_ref.size(); ++i) off += std::abs(int(k_got[i]) - int(k_ref[i])) > 1;
+        EXPECT_EQ(off, 0) << "head_dim " << dk << "/" << dv << " n_rot " << sh.n_rot << (sh.neox ? " neox" : "");
     }
 }
 
