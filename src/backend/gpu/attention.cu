@@ -27,10 +27,13 @@ constexpr int32_t kMaxSplits = 32;
 static_assert(kAttentionCounters >= kTargetBlocks);
 
 // Lanes that share one K/V row, each taking kDimsPerLane of its dims: the row's slices rounded
-// up to a power of two, so a warp reads whole rows (at most 32 lanes, head dims being <= 256).
-__host__ __device__ constexpr int32_t lanes_per_row(int32_t dk, int32_t dv) {
+// up to a power of two, so a warp reads whole rows (at most 32 lanes, head dims being <= 256),
+// and to at least 4 (the kernel is compiled for 4, 8, 16 and 32; heads of <= 16 dims leave
+// lanes idle).
+constexpr int32_t kMinLanes = 4;
+constexpr int32_t lanes_per_row(int32_t dk, int32_t dv) {
     const int32_t slices = ((dk > dv ? dk : dv) + kDimsPerLane - 1) / kDimsPerLane;
-    int32_t lanes = 1;
+    int32_t lanes = kMinLanes;
     while (lanes < slices) lanes *= 2;
     return lanes;
 }
@@ -138,43 +141,39 @@ __global__ void store_kv_kernel(PagedKvView kv, const int32_t* slots, int64_t n_
 }
 
 // Grid (grid_splits, n_head, n_tokens), kThreads threads; q [n_tokens][n_head][dk] and out
-// [n_tokens][n_head][dv] float. Lanes work in groups of `lanes` (lanes_per_row): lane `slice` of a
+// [n_tokens][n_head][dv] float. Lanes work in groups of kLanes (lanes_per_row): lane `slice` of a
 // group holds dims [8 slice, 8 slice + 8) of q and of each K and V row the group reads, so a warp
-// reads RF_WARP_SIZE / lanes rows per 16-byte load, and each lane issues kRowsInFlight K loads and
+// reads RF_WARP_SIZE / kLanes rows per 16-byte load, and each lane issues kRowsInFlight K loads and
 // kRowsInFlight V loads per step before using any (V needs no scores to be loaded). A row's score
 // is a butterfly sum over its group, which leaves it in every lane of the group; each lane keeps
 // the online-softmax state of its group's rows. Groups, then warps (shared memory), then splits
-// (the partial records) are merged in turn.
+// (the partial records) are merged in turn. The positions, block tables and the first step's
+// table entries are host-uploaded step data, read before waiting on the previous kernel (which
+// wrote q and this step's K/V rows).
+template <int kLanes>
 __global__ void __launch_bounds__(kThreads)
 attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restrict__ q, int32_t n_head, float scale,
                         FastDivider block_size, int32_t grid_splits, float* partials, uint32_t* counters,
                         float* __restrict__ out, QuantizedActs acts) {
-    wait_for_predecessor();
+    launch_next_kernel();
     constexpr int kWarps = kThreads / RF_WARP_SIZE;
     const int32_t split = blockIdx.x, h = blockIdx.y, t = blockIdx.z;
     const int32_t dk = kv.head_dim_k, dv = kv.head_dim_v;
-    const int32_t lanes = lanes_per_row(dk, dv);
     const int32_t n_kv = batch.positions[t] + 1;
     const int32_t seq = batch.token_seq[t];  // loaded alongside the position, not after it
-    const KeySplits splits = split_keys(n_kv, grid_splits, block_step_keys(lanes));
+    const KeySplits splits = split_keys(n_kv, grid_splits, block_step_keys(kLanes));
     const int32_t begin = split * splits.length;
     const int32_t end = min(n_kv, begin + splits.length);
     if (begin >= end) return;  // past this token's keys (the grid is sized for the longest)
 
     const int warp = threadIdx.x / RF_WARP_SIZE, lane = threadIdx.x % RF_WARP_SIZE;
-    const int32_t slice = lane % lanes;
+    const int32_t slice = lane % kLanes;
     const int32_t d0 = slice * kDimsPerLane;  // the lane's dims [d0, d0 + 8)
-    const int32_t row_in_load = lane / lanes;         // its group's row within each load
-    const int32_t rows_per_load = RF_WARP_SIZE / lanes;
-    const int32_t warp_step_keys = rows_per_load * kRowsInFlight;
+    const int32_t row_in_load = lane / kLanes;  // its group's row within each load
+    constexpr int32_t rows_per_load = RF_WARP_SIZE / kLanes;
+    constexpr int32_t warp_step_keys = rows_per_load * kRowsInFlight;
     const bool has_k = d0 < dk, has_v = d0 < dv;
 
-    float q_slice[kDimsPerLane] = {};  // q dims [d0, d0 + 8), pre-scaled
-    if (has_k) {
-        const float* qh = q + (static_cast<int64_t>(t) * n_head + h) * dk + d0;
-#pragma unroll
-        for (int i = 0; i < kDimsPerLane; ++i) q_slice[i] = qh[i] * scale;
-    }
     const int32_t* table = batch.block_tables + batch.block_table_offsets[seq];
     const int32_t g = h / (n_head / kv.n_head_kv);
     // The pools in 16-byte units (32-bit indices: a layer's pool stays below 64 GiB): unit
@@ -193,8 +192,16 @@ attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restri
 #pragma unroll
         for (int i = 0; i < kRowsInFlight; ++i) page[i] = table[divide(row_key(step_base, i), block_size)];
     };
-    const int32_t warps_step_keys = kWarps * warp_step_keys;
+    constexpr int32_t warps_step_keys = kWarps * warp_step_keys;
     if (begin + warp * warp_step_keys < end) load_pages(begin + warp * warp_step_keys);
+
+    wait_for_previous_kernel();
+    float q_slice[kDimsPerLane] = {};  // q dims [d0, d0 + 8), pre-scaled
+    if (has_k) {
+        const float* qh = q + (static_cast<int64_t>(t) * n_head + h) * dk + d0;
+#pragma unroll
+        for (int i = 0; i < kDimsPerLane; ++i) q_slice[i] = qh[i] * scale;
+    }
 
     // Online softmax over the group's rows: running max score, sum of weights, weighted V sum.
     float m = -FLT_MAX, l = 0.0f;
@@ -223,7 +230,8 @@ attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restri
             for (int j = 0; j < kDimsPerLane; ++j) score[i] += q_slice[j] * k_slice[j];
         }
         // Sum each row's score over its group (a butterfly: every lane of the group gets it).
-        for (int offset = lanes / 2; offset > 0; offset /= 2) {
+#pragma unroll
+        for (int offset = kLanes / 2; offset > 0; offset /= 2) {
 #pragma unroll
             for (int i = 0; i < kRowsInFlight; ++i) score[i] += shfl_xor(score[i], offset);
         }
@@ -246,8 +254,9 @@ attention_decode_kernel(PagedKvView kv, DeviceBatch batch, const float* __restri
         }
         m = m_new;
     }
-    // Merge the groups of the warp: lanes `lanes` apart hold the same dims of other rows.
-    for (int offset = lanes; offset < RF_WARP_SIZE; offset *= 2) {
+    // Merge the groups of the warp: lanes kLanes apart hold the same dims of other rows.
+#pragma unroll
+    for (int offset = kLanes; offset < RF_WARP_SIZE; offset *= 2) {
         float acc_other[kDimsPerLane];
 #pragma unroll
         for (int j = 0; j < kDimsPerLane; ++j) acc_other[j] = shfl_xor(acc[j], offset);
@@ -352,8 +361,17 @@ void attention(const PagedKvView& kv, const DeviceBatch& batch, const float* q, 
     const int32_t n_splits = grid_splits(batch.n_tokens, n_head, batch.max_kv, step_keys);
     const dim3 grid(static_cast<unsigned>(n_splits), static_cast<unsigned>(n_head), static_cast<unsigned>(batch.n_tokens));
     const QuantizedActs acts = out_acts != nullptr ? *out_acts : QuantizedActs{};
-    launch(attention_decode_kernel, grid, kThreads, 0, stream, kv, batch, q, n_head, scale,
-           make_divider(static_cast<uint32_t>(kv.block_size)), n_splits, partials, counters, out, acts);
+    const FastDivider block_size = make_divider(static_cast<uint32_t>(kv.block_size));
+    auto run = [&](auto kernel) {
+        launch(kernel, grid, kThreads, 0, stream, kv, batch, q, n_head, scale, block_size, n_splits, partials,
+               counters, out, acts);
+    };
+    switch (lanes_per_row(kv.head_dim_k, kv.head_dim_v)) {
+        case 4: run(attention_decode_kernel<4>); break;
+        case 8: run(attention_decode_kernel<8>); break;
+        case 16: run(attention_decode_kernel<16>); break;
+        default: run(attention_decode_kernel<32>); break;
+    }
 }
 
 }  // namespace rf::gpu

@@ -1,10 +1,8 @@
 // Kernel launches with programmatic dependent launch (PDL) where the device has it (NVIDIA
 // compute capability 9.0+): a kernel's thread blocks are scheduled while the previous kernel still
-// runs, hiding the launch gap between the small kernels of a decode step. Every kernel calls
-// wait_for_predecessor() before it touches memory the previous kernels write (it may read model
-// weights, which never change, before): that lets the next kernel launch in turn and returns once
-// the previous kernel has finished and its writes are visible. HIP and older GPUs launch plainly
-// (the wait is then a no-op).
+// runs, hiding the launch gap between the small kernels of a decode step. Every kernel lets the
+// next one launch and waits for the previous one before it touches memory that kernels write
+// (wait_for_predecessor). HIP and older GPUs launch plainly (the calls are then no-ops).
 #pragma once
 
 #include <utility>
@@ -14,14 +12,28 @@
 
 namespace rf::gpu {
 
-// The next kernel may launch as soon as every block of this one has got here (its blocks then
-// take free slots and run up to their own wait: a mat-vec loads its first weights there while a
-// small kernel before it still runs); this one then waits for the previous kernel.
-__device__ __forceinline__ void wait_for_predecessor() {
+// Lets the next kernel launch as soon as every block of this one has got here: its blocks then
+// take free slots and run up to their own wait (a mat-vec loads its first weights there while a
+// small kernel before it still runs).
+__device__ __forceinline__ void launch_next_kernel() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Returns once the previous kernel has finished and its writes are visible. Before it a kernel
+// may read only what no kernel of the step writes: model weights and the step's host-uploaded
+// arrays (kernels further back may still be running).
+__device__ __forceinline__ void wait_for_previous_kernel() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+}
+
+// Both, in that order: the first statement of a kernel that reads nothing before the wait.
+__device__ __forceinline__ void wait_for_predecessor() {
+    launch_next_kernel();
+    wait_for_previous_kernel();
 }
 
 // kernel<<<grid, block, smem, stream>>>(args...), as a dependent launch when enabled.

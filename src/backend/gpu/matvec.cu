@@ -28,6 +28,7 @@ using namespace matvec_units;
 template <typename Dot, int NT, MatvecEpilogue E, int R>
 __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet set, MatvecInput in) {
     const int warps_per_block = kThreadsPerBlock / RF_WARP_SIZE;
+    launch_next_kernel();
     const int64_t set_row = (static_cast<int64_t>(blockIdx.x) * warps_per_block + threadIdx.x / RF_WARP_SIZE) * R;
     const int lane = threadIdx.x % RF_WARP_SIZE;
     if (set_row >= set.first_row[set.n]) return;
@@ -36,7 +37,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet s
     const DeviceMatrix w = m == 0 ? set.w[0] : (m == 1 ? set.w[1] : set.w[2]);
     float* const y = m == 0 ? set.y[0] : (m == 1 ? set.y[1] : set.y[2]);
     const int64_t row = set_row - (m == 0 ? 0 : (m == 1 ? set.first_row[1] : set.first_row[2]));
-    const auto wait = [] { wait_for_predecessor(); };
+    const auto wait = [] { wait_for_previous_kernel(); };
 
     if constexpr (E == MatvecEpilogue::kSwiglu) {
         static_assert(R == 1, "SwiGLU dots one gate and one up row per warp");

@@ -55,9 +55,10 @@ __global__ void __launch_bounds__(kThreads) rms_norm_quant_kernel(const float* _
                                                                   const float* __restrict__ w, float eps,
                                                                   int64_t width, float* __restrict__ out,
                                                                   QuantizedActs acts) {
+    launch_next_kernel();
     const int64_t c = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
     const float weight = c < width ? w[c] : 0.0f;  // a model weight: read before the wait
-    wait_for_predecessor();
+    wait_for_previous_kernel();
     const int64_t r = blockIdx.y;
     const float* row = x + r * width;
     const float inv = row_inverse_rms(row, width, eps);
