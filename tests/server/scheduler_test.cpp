@@ -263,7 +263,9 @@ TEST_F(SchedulerTest, LongPromptPrefillDoesNotStallRunningDecodes) {
             // 600 prompt tokens at 31 per step (one slot of the budget goes to the decode).
             EXPECT_GE(o.decodes_during_prefill, kPromptTokens / (n_batch - 1) - 1);
         } else {
-            EXPECT_LE(o.decodes_during_prefill, 2) << "one step took the whole prompt";
+            // One step takes the whole prompt. Besides its own decode, the step in flight when the
+            // prompt arrived and one whose batch was already formed may also decode first.
+            EXPECT_LE(o.decodes_during_prefill, 3) << "the prompt was fed in several steps";
         }
         EXPECT_EQ(settled_blocks_used(*s), 0);
     }
