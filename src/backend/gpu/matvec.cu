@@ -60,7 +60,25 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet s
             rows[r] = row + r;
         }
         float acc[R][NT] = {};
-        Dot::template run<NT, R>(mats, rows, in, lane, acc, wait);
+        // kAccumulate: lane 0 (the one that stores; it always has the row's first unit, so it
+        // runs this) reads the outputs it adds to right after the wait, under the row's dots:
+        // +1.7% tg128 at Q8_0, +2.6% at Q4_0 on an H100. Not for F16, whose two-row walk is at
+        // 128 registers: the prefetch's 6 more cost it a resident block per SM (-2%).
+        constexpr bool kPrefetchResidual = E == MatvecEpilogue::kAccumulate && !std::is_same_v<Dot, F16RowDot>;
+        float residual[R][NT] = {};
+        const auto wait_and_read_residual = [&] {
+            wait_for_previous_kernel();
+            if constexpr (kPrefetchResidual) {
+                if (lane == 0) {
+#pragma unroll
+                    for (int r = 0; r < R; ++r) {
+#pragma unroll
+                        for (int t = 0; t < NT; ++t) residual[r][t] = y[t * w.n_rows + row + r];
+                    }
+                }
+            }
+        };
+        Dot::template run<NT, R>(mats, rows, in, lane, acc, wait_and_read_residual);
         wait();  // returns at once where run() waited; covers lanes that had no unit of the row
 #pragma unroll
         for (int r = 0; r < R; ++r) {
@@ -68,7 +86,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock, 1) matvec_kernel(MatvecSet s
             for (int t = 0; t < NT; ++t) {
                 const float total = warp_sum(acc[r][t]);
                 float* dst = y + t * w.n_rows + row + r;
-                if (lane == 0) *dst = E == MatvecEpilogue::kAccumulate ? *dst + total : total;
+                if (lane == 0) {
+                    if constexpr (kPrefetchResidual) {
+                        *dst = residual[r][t] + total;
+                    } else {
+                        *dst = E == MatvecEpilogue::kAccumulate ? *dst + total : total;
+                    }
+                }
             }
         }
     }

@@ -75,7 +75,8 @@ __global__ void rope_kernel(float* x, const int32_t* positions, int64_t n_tokens
 // an element another one writes) and the elements of v (copied into the cache).
 __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, PagedKvView kv, const int32_t* positions,
                                      const int32_t* slots, int64_t n_tokens, int32_t n_head, RopeKernelParams p) {
-    wait_for_predecessor();
+    // Positions and slots are host-uploaded step data: read before the wait (gpu_launch.cuh).
+    launch_next_kernel();
     const int32_t half = p.n_rot / 2;
     const int64_t n_q = n_tokens * n_head * half;
     const int64_t n_k = n_tokens * kv.n_head_kv * kv.head_dim_k;
@@ -83,8 +84,9 @@ __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, P
     int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
     if (idx < n_q) {
         const int64_t th = idx / half;
-        rotate_pair_in_place(q, th, static_cast<int32_t>(idx % half), kv.head_dim_k,
-                             static_cast<float>(positions[th / n_head]), p);
+        const float pos = static_cast<float>(positions[th / n_head]);
+        wait_for_previous_kernel();
+        rotate_pair_in_place(q, th, static_cast<int32_t>(idx % half), kv.head_dim_k, pos, p);
         return;
     }
     idx -= n_q;
@@ -96,8 +98,11 @@ __global__ void rope_store_kv_kernel(float* q, const float* k, const float* v, P
     const int64_t th = idx / dim;  // token * n_head_kv + head
     const int64_t t = th / kv.n_head_kv;
     const int32_t g = static_cast<int32_t>(th % kv.n_head_kv);
-    const float value = is_k ? rotated_element(k + th * dim, d, static_cast<float>(positions[t]), p) : v[idx];
-    (is_k ? kv.k : kv.v)[kv_cache_row(kv, slots[t], g) * dim + d] = float_to_half_bits_clamped(value);
+    const float pos = static_cast<float>(positions[t]);
+    const int64_t row = kv_cache_row(kv, slots[t], g);
+    wait_for_previous_kernel();
+    const float value = is_k ? rotated_element(k + th * dim, d, pos, p) : v[idx];
+    (is_k ? kv.k : kv.v)[row * dim + d] = float_to_half_bits_clamped(value);
 }
 
 }  // namespace
