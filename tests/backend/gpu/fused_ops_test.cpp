@@ -20,6 +20,7 @@ namespace {
 
 using quant::GgmlType;
 using test::DeviceBuffer;
+using test::device_warp_size;
 
 std::vector<float> random_floats(size_t n, std::mt19937& rng) {
     std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -71,12 +72,6 @@ struct TestActs {
     DeviceBuffer<int8_t> qs;
     DeviceBuffer<float2> ds;
 };
-
-int device_warp_size() {
-    gpuDeviceProp prop{};
-    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
-    return prop.warpSize;
-}
 
 const GgmlType kTypes[] = {GgmlType::kQ4_0, GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ5_K,
                            GgmlType::kQ6_K, GgmlType::kF16,  GgmlType::kQ5_0, GgmlType::kQ3_K};

@@ -1,4 +1,5 @@
-// Helpers for GPU tests: skip visibly without a device, RAII device buffers.
+// Helpers for GPU tests: skip visibly without a device, the device's warp width, RAII device
+// buffers.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,6 +14,13 @@ namespace rf::gpu::test {
 inline bool have_gpu() {
     int count = 0;
     return gpuGetDeviceCount(&count) == gpuSuccess && count > 0;
+}
+
+// Warp (wavefront) width of device 0: 32 on NVIDIA and RDNA, 64 on CDNA.
+inline int device_warp_size() {
+    gpuDeviceProp prop{};
+    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
+    return prop.warpSize;
 }
 
 #define RF_SKIP_WITHOUT_GPU()                                                   \

@@ -20,6 +20,7 @@ namespace {
 
 using quant::GgmlType;
 using test::DeviceBuffer;
+using test::device_warp_size;
 
 struct Case {
     GgmlType type;
@@ -98,8 +99,7 @@ constexpr GgmlType kEveryType[] = {GgmlType::kQ4_0,  GgmlType::kQ8_0,  GgmlType:
 
 TEST(GpuMatvec, EveryTypeOddShapes) {
     RF_SKIP_WITHOUT_GPU();
-    gpuDeviceProp prop{};
-    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
+    const int warp_size = device_warp_size();
     std::mt19937 rng(1234);
     for (GgmlType type : kEveryType) {
         // 1280 columns: 40 blocks of 32 or 5 super-blocks, unit counts that are no multiple of the
@@ -107,7 +107,7 @@ TEST(GpuMatvec, EveryTypeOddShapes) {
         for (auto [rows, cols] :
              {std::pair<int64_t, int64_t>{1, 256}, {3, 512}, {67, 768}, {5, 1280}, {257, 4096}}) {
             for (int tokens = 1; tokens <= kMaxMatvecTokens; ++tokens) {
-                run_case({type, rows, cols, tokens}, prop.warpSize, rng);
+                run_case({type, rows, cols, tokens}, warp_size, rng);
             }
         }
     }
@@ -117,12 +117,11 @@ TEST(GpuMatvec, EveryTypeOddShapes) {
 // width) need three steps of the row walk, the last one partly past the row's end.
 TEST(GpuMatvec, EveryTypeEvenRowsAndLongRows) {
     RF_SKIP_WITHOUT_GPU();
-    gpuDeviceProp prop{};
-    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
+    const int warp_size = device_warp_size();
     std::mt19937 rng(4321);
     for (GgmlType type : kEveryType) {
         for (auto [rows, cols] : {std::pair<int64_t, int64_t>{2, 256}, {130, 4096}, {6, 11008}}) {
-            for (int tokens : {1, 2, 5}) run_case({type, rows, cols, tokens}, prop.warpSize, rng);
+            for (int tokens : {1, 2, 5}) run_case({type, rows, cols, tokens}, warp_size, rng);
         }
     }
 }
@@ -131,13 +130,12 @@ TEST(GpuMatvec, EveryTypeEvenRowsAndLongRows) {
 // of 4 blocks, the last one partial here).
 TEST(GpuMatvec, PartialBlockGroups) {
     RF_SKIP_WITHOUT_GPU();
-    gpuDeviceProp prop{};
-    RF_GPU_CHECK(gpuGetDeviceProperties(&prop, 0));
+    const int warp_size = device_warp_size();
     std::mt19937 rng(99);
     for (GgmlType type : {GgmlType::kQ4_0, GgmlType::kQ4_1, GgmlType::kQ5_0, GgmlType::kQ5_1, GgmlType::kQ8_0,
                           GgmlType::kMXFP4, GgmlType::kIQ4_NL}) {
         for (int64_t cols : {32, 96, 160, 2880}) {
-            for (int tokens : {1, 3, 8}) run_case({type, 9, cols, tokens}, prop.warpSize, rng);
+            for (int tokens : {1, 3, 8}) run_case({type, 9, cols, tokens}, warp_size, rng);
         }
     }
 }
