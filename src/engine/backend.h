@@ -123,6 +123,13 @@ public:
         matmul(w, x, scratch);
         add(acc, scratch, acc);
     }
+    // matmul_add, then out = rms_norm(acc) * norm_w: a block's residual add followed by the next
+    // block's input norm (a GPU folds the norm into the mat-vecs on both sides of it).
+    virtual void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc,
+                                     const Tensor& norm_w, float eps, Tensor& out) {
+        matmul_add(w, x, scratch, acc);
+        rms_norm(acc, norm_w, eps, out);
+    }
 
     // RoPE on q [head_dim_k * n_head, n_tokens] and k [head_dim_k * n_head_kv, n_tokens], then k
     // and v stored for layer il. A backend may rotate k on its way into the cache only, leaving

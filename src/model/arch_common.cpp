@@ -103,18 +103,24 @@ Tensor decoder_forward(ForwardState& s) {
     Tensor block = s.a.block.first_rows(n);  // block output
 
     if (s.layer_begin == 0) b.get_rows(s.w.token_embd, x);
+    // Each block's input norm comes with the residual add before it (matmul_add_rms_norm), except
+    // the stage's first.
+    if (s.layer_begin < s.layer_end) {
+        b.rms_norm(x, s.w.layers[static_cast<size_t>(s.layer_begin)].attn_norm, s.hp.rms_eps, xn);
+    }
     for (int32_t il = s.layer_begin; il < s.layer_end; ++il) {
         const LayerWeights& l = s.w.layers[static_cast<size_t>(il)];
-        // Attention: x += attn(norm(x)); the stage's KV cache holds its own layers only.
-        b.rms_norm(x, l.attn_norm, s.hp.rms_eps, xn);
-        attention_block(s, l, il - s.layer_begin, x);
-        // FFN: x += ffn(norm(x)), dense SwiGLU or routed experts
-        b.rms_norm(x, l.ffn_norm, s.hp.rms_eps, xn);
+        const Tensor* next_norm = il + 1 < s.layer_end ? &s.w.layers[static_cast<size_t>(il + 1)].attn_norm : nullptr;
+        // Attention: x += attn(norm(x)), then xn = norm(x) for the FFN; the stage's KV cache
+        // holds its own layers only.
+        attention_block(s, l, il - s.layer_begin, x, l.ffn_norm);
+        // FFN: x += ffn(xn), dense SwiGLU or routed experts, then the next layer's xn
         if (l.moe.gate_inp.empty()) {
-            dense_ffn_block(s, l, x);
+            dense_ffn_block(s, l, x, next_norm);
         } else {
             moe_ffn_block(s, l, block);
             b.add(x, block, x);
+            if (next_norm != nullptr) b.rms_norm(x, *next_norm, s.hp.rms_eps, xn);
         }
     }
     return s.layer_end == s.hp.n_layer ? output_block(s) : x;

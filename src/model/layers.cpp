@@ -5,7 +5,7 @@
 
 namespace rf::model {
 
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x) {
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x, const Tensor& next_norm) {
     engine::Backend& b = s.b;
     const int32_t n = s.n_tokens;
     const HParams& hp = s.hp;
@@ -33,17 +33,21 @@ void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, T
     Tensor attn = s.a.attn.first_rows(n);
     b.attention(kv_layer, q, attn, s.attn);
     Tensor scratch = s.a.block.first_rows(n);
-    b.matmul_add(l.wo, attn, scratch, x);
+    b.matmul_add_rms_norm(l.wo, attn, scratch, x, next_norm, hp.rms_eps, xn);
 }
 
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x) {
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x, const Tensor* next_norm) {
     const int32_t n = s.n_tokens;
     Tensor xn = s.a.xn.first_rows(n);
     Tensor gate = s.a.gate.first_rows(n);
     Tensor up = s.a.up.first_rows(n);
     Tensor scratch = s.a.block.first_rows(n);
     s.b.matmul_swiglu(l.ffn_gate, l.ffn_up, xn, up, gate);
-    s.b.matmul_add(l.ffn_down, gate, scratch, x);
+    if (next_norm != nullptr) {
+        s.b.matmul_add_rms_norm(l.ffn_down, gate, scratch, x, *next_norm, s.hp.rms_eps, xn);
+    } else {
+        s.b.matmul_add(l.ffn_down, gate, scratch, x);
+    }
 }
 
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out) {

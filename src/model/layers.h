@@ -45,11 +45,13 @@ struct ForwardState {
 };
 
 // x [n_embd, n] += attention(xn): Q/K/V projections (+bias, +per-head norm), RoPE, KV store,
-// causal attention over the paged cache, output projection added onto the residual stream.
-// `kv_layer` indexes the layer in the stage backend's KV cache.
-void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x);
-// x += down(silu(gate(xn)) * up(xn)), the SwiGLU FFN added onto the residual stream.
-void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x);
+// causal attention over the paged cache, output projection added onto the residual stream; then
+// xn = rms_norm(x) * next_norm, the next block's input. `kv_layer` indexes the layer in the stage
+// backend's KV cache.
+void attention_block(ForwardState& s, const LayerWeights& l, int32_t kv_layer, Tensor& x, const Tensor& next_norm);
+// x += down(silu(gate(xn)) * up(xn)), the SwiGLU FFN added onto the residual stream; then, given
+// next_norm, xn = rms_norm(x) * *next_norm.
+void dense_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& x, const Tensor* next_norm);
 // xn -> out: top-k routed SwiGLU experts.
 void moe_ffn_block(ForwardState& s, const LayerWeights& l, Tensor& out);
 // x [n_embd, n] -> logits [n_vocab, n_outputs] of the rows the batch asks for.

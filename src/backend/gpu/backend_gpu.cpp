@@ -114,7 +114,7 @@ public:
     void set_batch(const engine::BatchInfo& batch) override;
 
     void get_rows(const Tensor& table, Tensor& out) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "get_rows"; });
         acts_valid_ = false;
         gpu::get_rows(weight(table).experts[0], step_[kTokens], batch_.n_tokens, f32(out), stream_);
@@ -127,20 +127,22 @@ public:
     void matmul_shared_input(std::span<const Tensor* const> ws, const Tensor& x, std::span<Tensor* const> ys) override;
     void matmul_swiglu(const Tensor& gate, const Tensor& up, const Tensor& x, Tensor& up_scratch, Tensor& out) override;
     void matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) override;
+    void matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc, const Tensor& norm_w,
+                             float eps, Tensor& out) override;
     void add_bias(Tensor& x, const Tensor& b) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "add_bias"; });
         acts_valid_ = false;
         gpu::add_bias(f32(x), f32(b), x.ne[0], x.ne[1], stream_);
     }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "add"; });
         acts_valid_ = false;
         gpu::add(f32(a), f32(b), f32(out), a.n_elements(), stream_);
     }
     void swiglu(const Tensor& gate, const Tensor& up, Tensor& out) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "swiglu"; });
         acts_valid_ = false;
         gpu::swiglu(f32(gate), f32(up), f32(out), gate.n_elements(), stream_);
@@ -148,20 +150,20 @@ public:
     void rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) override;
     void rope_store_kv(int32_t il, Tensor& q, Tensor& k, const Tensor& v, int32_t n_head, int32_t n_head_kv,
                        const engine::RopeParams& params) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "rope+store_kv"; });
         acts_valid_ = false;
         (void)n_head_kv;  // the cache layout has it
         gpu::rope_store_kv(f32(q), f32(k), f32(v), kv_view(il), device_batch(), n_head, kernel_params(params), stream_);
     }
     void store_kv(int32_t il, const Tensor& k, const Tensor& v) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "store_kv"; });
         acts_valid_ = false;
         gpu::store_kv(kv_view(il), device_batch(), f32(k), f32(v), stream_);
     }
     void attention(int32_t il, const Tensor& q, Tensor& out, const engine::AttentionParams& p) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [&] { return "attention (" + std::to_string(batch_.n_tokens) + " tokens)"; });
         acts_valid_ = false;
         // Prefill-like steps (tiles of several queries of one sequence) share each K/V read
@@ -193,7 +195,7 @@ public:
     void moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) override;
     void finish_step() override;
     void gather_output_rows(const Tensor& x, Tensor& out) override {
-        if (replaying()) return;
+        if (!begin_op()) return;
         ProfileScope scope(*profiler_, [] { return "gather_output_rows"; });
         acts_valid_ = false;
         gather_rows(f32(x), step_[kOutputRows], n_output_rows_, x.ne[0], f32(out), stream_);
@@ -209,6 +211,7 @@ public:
         // Never inside a recorded step: hybrid placement runs the GPU stage first, so its input
         // comes from the token ids, not from another backend.
         RF_CHECK_MSG(mode_ == StepMode::kDirect, "write() while recording a GPU step");
+        finish_pending_norm();
         RF_CHECK(host.size() <= static_cast<size_t>(t.n_elements()));
         acts_valid_ = false;
         RF_GPU_CHECK(gpuMemcpyAsync(t.data, host.data(), host.size() * sizeof(float), gpuMemcpyHostToDevice, stream_));
@@ -230,6 +233,15 @@ private:
     };
     static constexpr int32_t kKvBucket = 1024;  // attention grids are sized for buckets of keys
     bool replaying() const { return mode_ == StepMode::kReplay; }
+    // The start of every op but the mat-vec family (which may read a pending norm's input):
+    // false when the step is replayed from a graph; otherwise the pending norm is finished.
+    bool begin_op() {
+        if (replaying()) return false;
+        finish_pending_norm();
+        return true;
+    }
+    // Writes the pending norm's output rows where no mat-vec has yet, and forgets it.
+    void finish_pending_norm();
     void reset_graphs();
     void upload_step(const engine::BatchInfo& batch);
 
@@ -313,6 +325,23 @@ private:
     GrowBuffer<int8_t> act_qs_;
     GrowBuffer<float2> act_ds_;
     GrowBuffer<float> attn_scratch_;
+    // A residual mat-vec's norm output (matmul_add_rms_norm) that its readers finish: they divide
+    // by the rms and the first one writes `out`; any other op first finishes it (begin_op).
+    struct PendingNorm {
+        bool active = false;
+        bool out_written = false;  // a mat-vec has written the normalised rows
+        float* out = nullptr;      // the op's output tensor
+        const float* acc = nullptr;
+        const float* weight = nullptr;
+        float eps = 0.0f;
+        int64_t width = 0;
+        int n_tokens = 0;
+        MatvecInput input;  // acts, x = x * weight rows, pending = the partial sums
+    };
+    PendingNorm pending_norm_;
+    GrowBuffer<int8_t> norm_qs_;  // the norm output's own buffers: the mat-vec writing them reads act_qs_
+    GrowBuffer<float2> norm_ds_;
+    GrowBuffer<float> norm_xw_, norm_partials_;
     uint32_t* attn_counters_ = nullptr;  // kAttentionCounters, zero between attention() calls
     // MoE scratch.
     GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
@@ -474,6 +503,7 @@ void GpuBackend::set_batch(const engine::BatchInfo& batch) {
 }
 
 void GpuBackend::finish_step() {
+    if (!replaying()) finish_pending_norm();
     if (mode_ == StepMode::kCapture) {
         gpuGraph_t graph;
         RF_GPU_CHECK(gpuStreamEndCapture(stream_, &graph));
@@ -527,6 +557,7 @@ std::string matvec_label(const MatvecSet& set, MatvecEpilogue epilogue, int n_to
     label += std::to_string(set.w[0].n_cols);
     label += ']';
     if (epilogue == MatvecEpilogue::kAccumulate) label += " +acc";
+    if (epilogue == MatvecEpilogue::kAccumulateRmsNorm) label += " +acc rms_norm";
     if (epilogue == MatvecEpilogue::kSwiglu) label += " swiglu";
     label += " n=";
     label += std::to_string(n_tokens);
@@ -540,6 +571,7 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
         run_matvec_set(set, MatvecEpilogue::kStore, x, n_tokens);
         return;
     }
+    finish_pending_norm();
     const QuantizedActs acts = acts_for(w, x, n_tokens);
     ProfileScope scope(*profiler_, [&] { return matvec_label(set, MatvecEpilogue::kStore, n_tokens); });
     gemm_->run(w, x, acts, n_tokens, y, warp_size_);
@@ -547,6 +579,19 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
 }
 
 void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens) {
+    if (pending_norm_.active) {
+        PendingNorm& p = pending_norm_;
+        bool reads_pending = x == p.out && n_tokens == p.n_tokens && set.w[0].n_cols == p.width &&
+                             (epilogue == MatvecEpilogue::kStore || epilogue == MatvecEpilogue::kSwiglu);
+        for (int i = 0; i < set.n; ++i) reads_pending = reads_pending && set.y[i] != p.out && set.y[i] != p.acc;
+        if (reads_pending) {
+            ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens) + " (norm)"; });
+            matvec_set(set, epilogue, p.input, n_tokens, warp_size_, stream_);
+            p.out_written = true;
+            return;
+        }
+        finish_pending_norm();
+    }
     const QuantizedActs acts = acts_for(set.w[0], x, n_tokens);
     {
         ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens); });
@@ -558,7 +603,7 @@ void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, c
 }
 
 void GpuBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) {
-    if (replaying()) return;
+    if (!begin_op()) return;
     const int64_t width = x.ne[0];
     const int n_rows = static_cast<int>(x.ne[1]);
     acts_valid_ = false;
@@ -606,6 +651,62 @@ void GpuBackend::matmul_swiglu(const Tensor& gate, const Tensor& up, const Tenso
     run_matvec_set(set, MatvecEpilogue::kSwiglu, f32(x), n_tokens);
 }
 
+void GpuBackend::matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc,
+                                     const Tensor& norm_w, float eps, Tensor& out) {
+    if (replaying()) return;
+    const int n_tokens = static_cast<int>(x.ne[1]);
+    const DeviceMatrix& m = weight(w).experts[0];
+    const int64_t width = acc.ne[0];
+    // The reading mat-vecs load each token's partial sums (one per 32 rows) as one float4 a lane.
+    // Not for F16, whose mat-vecs sit at their register limit (tg128 -6.5% on an H100).
+    const bool fusable = n_tokens <= kMaxMatvecTokens && m.type != GgmlType::kF16 && width % 128 == 0 &&
+                         width / 32 <= max_pending_partials(warp_size_) && m.n_rows == width &&
+                         out.data != acc.data && out.data != x.data;
+    if (!fusable) {
+        engine::Backend::matmul_add_rms_norm(w, x, scratch, acc, norm_w, eps, out);
+        return;
+    }
+    finish_pending_norm();
+    MatvecInput in;
+    in.acts = acts_for(m, f32(x), n_tokens);
+    in.x = f32(x);
+    RmsNormOutput& norm = in.norm_out;
+    norm.weight = f32(norm_w);
+    norm.acts.n_cols_padded = padded_act_cols(width);
+    norm.acts.qs = norm_qs_.get(static_cast<size_t>(norm.acts.n_cols_padded * n_tokens));
+    norm.acts.ds = norm_ds_.get(static_cast<size_t>(norm.acts.n_cols_padded / 32 * n_tokens));
+    norm.xw = norm_xw_.get(static_cast<size_t>(width * n_tokens));
+    norm.partials = norm_partials_.get(static_cast<size_t>(width / 32 * n_tokens));
+    MatvecSet set;
+    set.add(m, f32(acc));
+    {
+        ProfileScope scope(*profiler_, [&] { return matvec_label(set, MatvecEpilogue::kAccumulateRmsNorm, n_tokens); });
+        matvec_set(set, MatvecEpilogue::kAccumulateRmsNorm, in, n_tokens, warp_size_, stream_);
+    }
+    if (f32(acc) == acts_x_ || f32(out) == acts_x_) acts_valid_ = false;
+    PendingNorm& p = pending_norm_;
+    p = PendingNorm{};
+    p.active = true;
+    p.out = f32(out);
+    p.acc = f32(acc);
+    p.weight = f32(norm_w);
+    p.eps = eps;
+    p.width = width;
+    p.n_tokens = n_tokens;
+    p.input.acts = norm.acts;
+    p.input.x = norm.xw;
+    p.input.pending = {norm.partials, static_cast<int>(width / 32), eps, f32(out)};
+}
+
+void GpuBackend::finish_pending_norm() {
+    PendingNorm& p = pending_norm_;
+    if (!p.active) return;
+    p.active = false;
+    if (p.out_written) return;
+    ProfileScope scope(*profiler_, [] { return "rms_norm"; });
+    gpu::rms_norm(p.acc, p.weight, p.eps, p.width, p.n_tokens, p.out, stream_);
+}
+
 void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) {
     if (replaying()) return;
     const int n_tokens = static_cast<int>(x.ne[1]);
@@ -639,7 +740,7 @@ RopeKernelParams GpuBackend::kernel_params(const engine::RopeParams& params) con
 }
 
 void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& params) {
-    if (replaying()) return;
+    if (!begin_op()) return;
     ProfileScope scope(*profiler_, [] { return "rope"; });
     acts_valid_ = false;
     // x is [head_dim, n_head * n_tokens].
@@ -648,6 +749,7 @@ void GpuBackend::rope(Tensor& x, int32_t n_head, const engine::RopeParams& param
 }
 
 void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const engine::MoeParams& p, Tensor& out) {
+    if (!begin_op()) return;  // (models with experts are never replayed)
     ProfileScope scope(*profiler_, [] { return "moe_ffn"; });
     acts_valid_ = false;
     const int64_t n_tokens = x.ne[1];

@@ -89,7 +89,9 @@ __device__ __forceinline__ int dot4_i8(int a, int b, int c) {
 // Quantizes one 32-element block held by 32 consecutive lanes (a warp, or half a wavefront: the
 // xor offsets below 32 stay inside it) the way quantize_act.h describes: q = round(v / d) with
 // d = max|v| / 127, written to qs[col] and, by the block's first lane, ds[col / 32] = {d, d * sum(q)}.
-__device__ __forceinline__ void quantize_block32(float v, int64_t col, int8_t* __restrict__ qs, float2* __restrict__ ds) {
+// Lanes with `store` false take part in the reductions only (all 32 lanes must run it).
+__device__ __forceinline__ void quantize_block32(float v, int64_t col, int8_t* __restrict__ qs, float2* __restrict__ ds,
+                                                 bool store = true) {
     float amax = fabsf(v);
 #pragma unroll
     for (int offset = 16; offset > 0; offset >>= 1) amax = fmaxf(amax, shfl_xor(amax, offset));
@@ -98,6 +100,7 @@ __device__ __forceinline__ void quantize_block32(float v, int64_t col, int8_t* _
     int sum = q;
 #pragma unroll
     for (int offset = 16; offset > 0; offset >>= 1) sum += shfl_xor(sum, offset);
+    if (!store) return;
     qs[col] = static_cast<int8_t>(q);
     if ((col & 31) == 0) ds[col / 32] = make_float2(d, d * static_cast<float>(sum));
 }

@@ -45,13 +45,43 @@ enum class MatvecEpilogue {
     kStore,       // y = W x
     kAccumulate,  // y += W x (a residual add)
     kSwiglu,      // set of one matrix (gate) plus w[1] (up, same shape): y[0] = silu(gate x) * (up x)
+    // y += W x, then the next block's RMSNorm input from y (MatvecInput::norm_out): one matrix
+    // whose rows are a multiple of 32; each thread block computes 32 consecutive rows.
+    kAccumulateRmsNorm,
+};
+
+// What kAccumulateRmsNorm writes besides y [n_tokens][n_rows]: y * weight quantized per 32 rows
+// (not yet divided by rms(y)), the same as floats, and per 32 rows the sum of y^2. The mat-vec
+// reading this input (PendingRmsNorm) finishes the norm.
+struct RmsNormOutput {
+    const float* weight = nullptr;  // [n_rows] the next block's norm weight
+    QuantizedActs acts;             // [n_tokens] rows of y * weight
+    float* xw = nullptr;            // [n_tokens][n_rows] y * weight
+    float* partials = nullptr;      // [n_tokens][n_rows / 32] sum of y^2 over rows 32i..32i+31
+};
+
+// An input x * w still to be divided by rms(x) (written by kAccumulateRmsNorm): the mat-vec sums
+// the partials of each token, scales its dot products by 1 / rms, and writes the normalised rows
+// to `out` (so they exist for any later reader). n_partials <= 4 * warp size, a multiple of 4.
+struct PendingRmsNorm {
+    const float* partials = nullptr;  // nullptr: the input is already normalised
+    int n_partials = 0;               // n_cols / 32
+    float eps = 0.0f;
+    float* out = nullptr;  // [n_tokens][n_cols] normalised rows: MatvecInput::x / rms
 };
 
 // The input: quantized activations for integer kernels, float rows for F16 weights.
 struct MatvecInput {
     QuantizedActs acts;
     const float* x = nullptr;
+    PendingRmsNorm pending;  // for kStore and kSwiglu
+    RmsNormOutput norm_out;  // for kAccumulateRmsNorm
 };
+
+// Rows of each kAccumulateRmsNorm thread block, and the most partial sums per token a mat-vec
+// can finish (four per lane: each lane loads one float4 of them).
+inline constexpr int kRmsNormBlockRows = 32;
+inline int max_pending_partials(int warp_size) { return 4 * warp_size; }
 
 // y [n_tokens][n_rows] = x [n_tokens][n_cols] @ W^T for 1 <= n_tokens <= kMaxMatvecTokens.
 // Quantized types read `acts` (quantize_acts of x); F16 reads the float rows `x` directly.
@@ -61,5 +91,9 @@ void matvec(const DeviceMatrix& w, const QuantizedActs& acts, const float* x, in
 // The same over a set (all matrices of one type and width), with the given epilogue.
 void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const QuantizedActs& acts, const float* x,
                 int n_tokens, int warp_size, gpuStream_t stream);
+// The general form: `in` may carry a pending norm (kStore, kSwiglu) or a norm output
+// (kAccumulateRmsNorm).
+void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
+                gpuStream_t stream);
 
 }  // namespace rf::gpu

@@ -1,11 +1,13 @@
 // Fused GPU ops against their unfused forms on the same device: mat-vec sets (Q/K/V in one
-// launch), the accumulate and SwiGLU epilogues, and RMSNorm fused with activation quantization.
-// The fused kernels run the same arithmetic, so results must match exactly.
+// launch), the accumulate and SwiGLU epilogues, RMSNorm fused with activation quantization, and
+// the norm folded into the mat-vecs around it. Most fused kernels run the same arithmetic, so
+// their results must match exactly.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -177,6 +179,100 @@ TEST(GpuFusedOps, RmsNormQuantizeMatchesRmsNormThenQuantize) {
             for (size_t i = 0; i < got_ds.size(); ++i) {
                 ASSERT_EQ(got_ds[i].x, want_ds[i].x) << "block " << i;
                 ASSERT_EQ(got_ds[i].y, want_ds[i].y) << "block " << i;
+            }
+        }
+    }
+}
+
+// max |got - want| / max |want|.
+double normalised_error(const std::vector<float>& got, const std::vector<float>& want) {
+    double err = 0.0, scale = 0.0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        err = std::max(err, std::fabs(double(got[i]) - double(want[i])));
+        scale = std::max(scale, std::fabs(double(want[i])));
+    }
+    return scale > 0.0 ? err / scale : err;
+}
+
+// A residual mat-vec with the next block's norm folded in (kAccumulateRmsNorm), read by mat-vecs
+// that finish the norm (PendingRmsNorm), against matvec + add, rms_norm, quantize, matvec. The
+// activations are quantized before the division by rms here, so the dot products may differ by
+// an int8 rounding step; the residual sum is the same arithmetic.
+TEST(GpuFusedOps, ResidualNormOutputFeedsMatvecsThatFinishTheNorm) {
+    RF_SKIP_WITHOUT_GPU();
+    const int warp = device_warp_size();
+    std::mt19937 rng(13);
+    constexpr float kEps = 1e-5f;
+    for (GgmlType type : kTypes) {
+        for (int n_tokens : {1, 3, 8}) {
+            const int64_t n_in = 512, width = 768;  // 768: 24 partial sums, acts padded to 1024
+            const int64_t rows[2] = {96, 160}, ffn_rows = 8;  // ffn: 2 blocks, fewer threads than width
+            TestMatrix wo(type, width, n_in, rng), wq(type, rows[0], width, rng), wk(type, rows[1], width, rng),
+                gate(type, ffn_rows, width, rng), up(type, ffn_rows, width, rng);
+            DeviceBuffer<float> x(random_floats(static_cast<size_t>(n_in * n_tokens), rng));
+            TestActs acts(x, n_in, n_tokens);
+            const std::vector<float> residual = random_floats(static_cast<size_t>(width * n_tokens), rng);
+            DeviceBuffer<float> norm_w(random_floats(static_cast<size_t>(width), rng));
+            const size_t n_x = static_cast<size_t>(width * n_tokens);
+
+            // Unfused: acc += Wo x; xn = rms_norm(acc) * w; q, k = Wq xn, Wk xn; ffn = swiglu.
+            DeviceBuffer<float> acc_ref(residual), xn_ref(n_x);
+            DeviceBuffer<float> q_ref(static_cast<size_t>(rows[0] * n_tokens)), k_ref(static_cast<size_t>(rows[1] * n_tokens)),
+                ffn_ref(static_cast<size_t>(ffn_rows * n_tokens));
+            MatvecSet add_set;
+            add_set.add(wo.get(), acc_ref.get());
+            matvec_set(add_set, MatvecEpilogue::kAccumulate, acts.get(), x.get(), n_tokens, warp, nullptr);
+            rms_norm(acc_ref.get(), norm_w.get(), kEps, width, n_tokens, xn_ref.get(), nullptr);
+            TestActs xn_acts(xn_ref, width, n_tokens);
+            MatvecSet qk_ref;
+            qk_ref.add(wq.get(), q_ref.get());
+            qk_ref.add(wk.get(), k_ref.get());
+            matvec_set(qk_ref, MatvecEpilogue::kStore, xn_acts.get(), xn_ref.get(), n_tokens, warp, nullptr);
+            MatvecSet ffn_set_ref;
+            ffn_set_ref.add(gate.get(), ffn_ref.get());
+            ffn_set_ref.w[1] = up.get();
+            matvec_set(ffn_set_ref, MatvecEpilogue::kSwiglu, xn_acts.get(), xn_ref.get(), n_tokens, warp, nullptr);
+
+            // Fused.
+            const int64_t padded = padded_act_cols(width);
+            DeviceBuffer<float> acc(residual), xw(n_x), partials(static_cast<size_t>(width / 32 * n_tokens));
+            DeviceBuffer<float> xn_first(n_x), xn_second(n_x);
+            DeviceBuffer<int8_t> qs(std::vector<int8_t>(static_cast<size_t>(padded * n_tokens), 0x55));
+            DeviceBuffer<float2> ds(static_cast<size_t>(padded / 32 * n_tokens));
+            DeviceBuffer<float> q(static_cast<size_t>(rows[0] * n_tokens)), k(static_cast<size_t>(rows[1] * n_tokens)),
+                ffn(static_cast<size_t>(ffn_rows * n_tokens));
+            MatvecInput producer_in;
+            producer_in.acts = acts.get();
+            producer_in.x = x.get();
+            producer_in.norm_out = {norm_w.get(), {qs.get(), ds.get(), padded}, xw.get(), partials.get()};
+            MatvecSet fused_add;
+            fused_add.add(wo.get(), acc.get());
+            matvec_set(fused_add, MatvecEpilogue::kAccumulateRmsNorm, producer_in, n_tokens, warp, nullptr);
+            MatvecInput reader_in;
+            reader_in.acts = {qs.get(), ds.get(), padded};
+            reader_in.x = xw.get();
+            reader_in.pending = {partials.get(), static_cast<int>(width / 32), kEps, xn_first.get()};
+            MatvecSet qk;
+            qk.add(wq.get(), q.get());
+            qk.add(wk.get(), k.get());
+            matvec_set(qk, MatvecEpilogue::kStore, reader_in, n_tokens, warp, nullptr);
+            reader_in.pending.out = xn_second.get();
+            MatvecSet ffn_set;
+            ffn_set.add(gate.get(), ffn.get());
+            ffn_set.w[1] = up.get();
+            matvec_set(ffn_set, MatvecEpilogue::kSwiglu, reader_in, n_tokens, warp, nullptr);
+            RF_GPU_CHECK(gpuDeviceSynchronize());
+
+            const std::string what = std::string(quant::traits(type).name) + " tokens " + std::to_string(n_tokens);
+            EXPECT_LE(normalised_error(acc.to_host(), acc_ref.to_host()), 1e-6) << what;
+            EXPECT_LE(normalised_error(xn_first.to_host(), xn_ref.to_host()), 1e-5) << what;
+            EXPECT_LE(normalised_error(xn_second.to_host(), xn_ref.to_host()), 1e-5) << what;
+            EXPECT_LE(normalised_error(q.to_host(), q_ref.to_host()), 5e-3) << what;
+            EXPECT_LE(normalised_error(k.to_host(), k_ref.to_host()), 5e-3) << what;
+            EXPECT_LE(normalised_error(ffn.to_host(), ffn_ref.to_host()), 5e-3) << what;
+            const std::vector<int8_t> got_qs = qs.to_host();
+            for (int t = 0; t < n_tokens; ++t) {
+                for (int64_t c = width; c < padded; ++c) ASSERT_EQ(got_qs[t * padded + c], 0) << what << " column " << c;
             }
         }
     }
