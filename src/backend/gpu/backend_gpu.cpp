@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <utility>
 #include <numbers>
 
 #include "backend/gpu/backend_gpu.h"
@@ -339,6 +340,16 @@ private:
         MatvecInput input;  // acts, x = x * weight rows, pending = the partial sums
     };
     PendingNorm pending_norm_;
+    // rms_norm_output_in_registers per (type, n_tokens), asked once.
+    bool norm_output_fits(GgmlType type, int n_tokens) {
+        const auto key = std::make_pair(type, n_tokens);
+        auto it = norm_output_fits_.find(key);
+        if (it == norm_output_fits_.end()) {
+            it = norm_output_fits_.emplace(key, rms_norm_output_in_registers(type, n_tokens)).first;
+        }
+        return it->second;
+    }
+    std::map<std::pair<GgmlType, int>, bool> norm_output_fits_;
     GrowBuffer<int8_t> norm_qs_;  // the norm output's own buffers: the mat-vec writing them reads act_qs_
     GrowBuffer<float2> norm_ds_;
     GrowBuffer<float> norm_xw_, norm_partials_;
@@ -658,10 +669,12 @@ void GpuBackend::matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& s
     const DeviceMatrix& m = weight(w).experts[0];
     const int64_t width = acc.ne[0];
     // The reading mat-vecs load each token's partial sums (one per 32 rows) as one float4 a lane.
-    // Not for F16, whose mat-vecs sit at their register limit (tg128 -6.5% on an H100).
+    // Only where the 32-row mat-vec keeps everything in registers (where it spills, tg128 fell:
+    // Q5_K_M -3.3%, IQ4_XS -1% on an H100), and not for F16, whose reading mat-vecs sit at their
+    // register limit (-6.5%).
     const bool fusable = n_tokens <= kMaxMatvecTokens && m.type != GgmlType::kF16 && width % 128 == 0 &&
                          width / 32 <= max_pending_partials(warp_size_) && m.n_rows == width &&
-                         out.data != acc.data && out.data != x.data;
+                         out.data != acc.data && out.data != x.data && norm_output_fits(m.type, n_tokens);
     if (!fusable) {
         engine::Backend::matmul_add_rms_norm(w, x, scratch, acc, norm_w, eps, out);
         return;

@@ -11,6 +11,7 @@ using gpuError_t = hipError_t;
 using gpuStream_t = hipStream_t;
 using gpuEvent_t = hipEvent_t;
 using gpuDeviceProp = hipDeviceProp_t;
+using gpuFuncAttributes = hipFuncAttributes;
 using gpuGraph_t = hipGraph_t;
 using gpuGraphExec_t = hipGraphExec_t;
 inline constexpr gpuError_t gpuSuccess = hipSuccess;
@@ -41,6 +42,7 @@ inline constexpr gpuError_t gpuSuccess = hipSuccess;
 #define gpuEventSynchronize hipEventSynchronize
 #define gpuEventElapsedTime hipEventElapsedTime
 #define gpuFuncSetAttribute hipFuncSetAttribute
+#define gpuFuncGetAttributes hipFuncGetAttributes
 #define gpuStreamBeginCapture(stream) hipStreamBeginCapture(stream, hipStreamCaptureModeThreadLocal)
 #define gpuStreamEndCapture hipStreamEndCapture
 #define gpuGraphInstantiate(exec, graph) hipGraphInstantiate(exec, graph, nullptr, nullptr, 0)
@@ -56,6 +58,7 @@ using gpuError_t = cudaError_t;
 using gpuStream_t = cudaStream_t;
 using gpuEvent_t = cudaEvent_t;
 using gpuDeviceProp = cudaDeviceProp;
+using gpuFuncAttributes = cudaFuncAttributes;
 using gpuGraph_t = cudaGraph_t;
 using gpuGraphExec_t = cudaGraphExec_t;
 inline constexpr gpuError_t gpuSuccess = cudaSuccess;
@@ -86,6 +89,7 @@ inline constexpr gpuError_t gpuSuccess = cudaSuccess;
 #define gpuEventSynchronize cudaEventSynchronize
 #define gpuEventElapsedTime cudaEventElapsedTime
 #define gpuFuncSetAttribute cudaFuncSetAttribute
+#define gpuFuncGetAttributes cudaFuncGetAttributes
 #define gpuStreamBeginCapture(stream) cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal)
 #define gpuStreamEndCapture cudaStreamEndCapture
 #define gpuGraphInstantiate(exec, graph) cudaGraphInstantiate(exec, graph, 0)

@@ -279,29 +279,47 @@ void launch_epilogue(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& 
     }
 }
 
-template <int NT>
-void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, int warp_size, gpuStream_t stream) {
+// Calls f.template operator()<Dot>() with the row walker of `type`.
+template <typename F>
+void with_row_dot(quant::GgmlType type, F&& f) {
     using quant::GgmlType;
-    switch (set.w[0].type) {
-        case GgmlType::kQ4_0: launch_epilogue<QuantRowDot<UnitQ4_0>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ8_0: launch_epilogue<QuantRowDot<UnitQ8_0>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ4_K: launch_epilogue<QuantRowDot<UnitQ4_K>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ5_K: launch_epilogue<QuantRowDot<UnitQ5_K>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ6_K: launch_epilogue<QuantRowDot<UnitQ6_K>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kF16: launch_epilogue<F16RowDot, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ4_1: launch_epilogue<QuantRowDot<UnitQ4_1>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ5_0: launch_epilogue<QuantRowDot<UnitQ5_0>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ5_1: launch_epilogue<QuantRowDot<UnitQ5_1>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kMXFP4: launch_epilogue<QuantRowDot<UnitMXFP4>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ2_K: launch_epilogue<QuantRowDot<UnitQ2_K>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kQ3_K: launch_epilogue<QuantRowDot<UnitQ3_K>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kIQ4_NL: launch_epilogue<QuantRowDot<UnitIQ4_NL>, NT>(set, e, in, warp_size, stream); break;
-        case GgmlType::kIQ4_XS: launch_epilogue<QuantRowDot<UnitIQ4_XS>, NT>(set, e, in, warp_size, stream); break;
+    switch (type) {
+        case GgmlType::kQ4_0: f.template operator()<QuantRowDot<UnitQ4_0>>(); break;
+        case GgmlType::kQ8_0: f.template operator()<QuantRowDot<UnitQ8_0>>(); break;
+        case GgmlType::kQ4_K: f.template operator()<QuantRowDot<UnitQ4_K>>(); break;
+        case GgmlType::kQ5_K: f.template operator()<QuantRowDot<UnitQ5_K>>(); break;
+        case GgmlType::kQ6_K: f.template operator()<QuantRowDot<UnitQ6_K>>(); break;
+        case GgmlType::kF16: f.template operator()<F16RowDot>(); break;
+        case GgmlType::kQ4_1: f.template operator()<QuantRowDot<UnitQ4_1>>(); break;
+        case GgmlType::kQ5_0: f.template operator()<QuantRowDot<UnitQ5_0>>(); break;
+        case GgmlType::kQ5_1: f.template operator()<QuantRowDot<UnitQ5_1>>(); break;
+        case GgmlType::kMXFP4: f.template operator()<QuantRowDot<UnitMXFP4>>(); break;
+        case GgmlType::kQ2_K: f.template operator()<QuantRowDot<UnitQ2_K>>(); break;
+        case GgmlType::kQ3_K: f.template operator()<QuantRowDot<UnitQ3_K>>(); break;
+        case GgmlType::kIQ4_NL: f.template operator()<QuantRowDot<UnitIQ4_NL>>(); break;
+        case GgmlType::kIQ4_XS: f.template operator()<QuantRowDot<UnitIQ4_XS>>(); break;
         default:
-            std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(set.w[0].type));
+            std::fprintf(stderr, "rocmforge: matvec: unsupported type %u\n", static_cast<unsigned>(type));
             std::abort();
     }
+}
+
+template <int NT>
+void launch_for_tokens(const MatvecSet& set, MatvecEpilogue e, const MatvecInput& in, int warp_size, gpuStream_t stream) {
+    with_row_dot(set.w[0].type, [&]<typename Dot>() { launch_epilogue<Dot, NT>(set, e, in, warp_size, stream); });
     RF_GPU_CHECK_LAUNCH();
+}
+
+template <int NT>
+bool norm_output_in_registers(quant::GgmlType type) {
+    bool in_registers = false;
+    with_row_dot(type, [&]<typename Dot>() {
+        gpuFuncAttributes attr{};
+        RF_GPU_CHECK(gpuFuncGetAttributes(
+            &attr, reinterpret_cast<const void*>(&matvec_kernel<Dot, NT, MatvecEpilogue::kAccumulateRmsNorm, 1, false>)));
+        in_registers = attr.localSizeBytes == 0;
+    });
+    return in_registers;
 }
 
 }  // namespace
@@ -336,6 +354,20 @@ void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput
         default:
             std::fprintf(stderr, "rocmforge: matvec: n_tokens %d outside 1..%d\n", n_tokens, kMaxMatvecTokens);
             std::abort();
+    }
+}
+
+bool rms_norm_output_in_registers(quant::GgmlType type, int n_tokens) {
+    switch (n_tokens) {
+        case 1: return norm_output_in_registers<1>(type);
+        case 2: return norm_output_in_registers<2>(type);
+        case 3: return norm_output_in_registers<3>(type);
+        case 4: return norm_output_in_registers<4>(type);
+        case 5: return norm_output_in_registers<5>(type);
+        case 6: return norm_output_in_registers<6>(type);
+        case 7: return norm_output_in_registers<7>(type);
+        case 8: return norm_output_in_registers<8>(type);
+        default: return false;
     }
 }
 

@@ -95,5 +95,8 @@ void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const QuantizedAc
 // (kAccumulateRmsNorm).
 void matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const MatvecInput& in, int n_tokens, int warp_size,
                 gpuStream_t stream);
+// Whether the kAccumulateRmsNorm kernel for `type` and n_tokens keeps everything in registers (its
+// 32-row blocks are capped at 128 a thread; where it spills, folding the norm loses on an H100).
+bool rms_norm_output_in_registers(quant::GgmlType type, int n_tokens);
 
 }  // namespace rf::gpu
