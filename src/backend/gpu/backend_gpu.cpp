@@ -331,13 +331,13 @@ private:
     struct PendingNorm {
         bool active = false;
         bool out_written = false;  // a mat-vec has written the normalised rows
-        float* out = nullptr;      // the op's output tensor
         const float* acc = nullptr;
         const float* weight = nullptr;
-        float eps = 0.0f;
         int64_t width = 0;
         int n_tokens = 0;
-        MatvecInput input;  // acts, x = x * weight rows, pending = the partial sums
+        // For the reading mat-vecs: acts, x = acc * weight rows, pending = the partial sums, eps
+        // and the op's output tensor.
+        MatvecInput input;
     };
     PendingNorm pending_norm_;
     // rms_norm_output_in_registers per (type, n_tokens), asked once.
@@ -590,23 +590,27 @@ void GpuBackend::run_matmul(const DeviceMatrix& w, const float* x, int n_tokens,
 }
 
 void GpuBackend::run_matvec_set(const MatvecSet& set, MatvecEpilogue epilogue, const float* x, int n_tokens) {
-    if (pending_norm_.active) {
-        PendingNorm& p = pending_norm_;
-        bool reads_pending = x == p.out && n_tokens == p.n_tokens && set.w[0].n_cols == p.width &&
-                             (epilogue == MatvecEpilogue::kStore || epilogue == MatvecEpilogue::kSwiglu);
-        for (int i = 0; i < set.n; ++i) reads_pending = reads_pending && set.y[i] != p.out && set.y[i] != p.acc;
-        if (reads_pending) {
-            ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens) + " (norm)"; });
-            matvec_set(set, epilogue, p.input, n_tokens, warp_size_, stream_);
-            p.out_written = true;
-            return;
-        }
-        finish_pending_norm();
+    // x may be the pending norm's output, which this launch then finishes (PendingNorm).
+    PendingNorm& p = pending_norm_;
+    bool reads_pending = p.active && x == p.input.pending.out && n_tokens == p.n_tokens &&
+                         set.w[0].n_cols == p.width &&
+                         (epilogue == MatvecEpilogue::kStore || epilogue == MatvecEpilogue::kSwiglu);
+    for (int i = 0; i < set.n; ++i) {
+        reads_pending = reads_pending && set.y[i] != p.input.pending.out && set.y[i] != p.acc;
     }
-    const QuantizedActs acts = acts_for(set.w[0], x, n_tokens);
+    MatvecInput in;
+    if (reads_pending) {
+        in = p.input;
+        p.out_written = true;
+    } else {
+        finish_pending_norm();
+        in.acts = acts_for(set.w[0], x, n_tokens);
+        in.x = x;
+    }
     {
-        ProfileScope scope(*profiler_, [&] { return matvec_label(set, epilogue, n_tokens); });
-        matvec_set(set, epilogue, acts, x, n_tokens, warp_size_, stream_);
+        ProfileScope scope(*profiler_,
+                           [&] { return matvec_label(set, epilogue, n_tokens) + (reads_pending ? " (norm)" : ""); });
+        matvec_set(set, epilogue, in, n_tokens, warp_size_, stream_);
     }
     for (int i = 0; i < set.n; ++i) {
         if (set.y[i] == acts_x_) acts_valid_ = false;
@@ -700,10 +704,8 @@ void GpuBackend::matmul_add_rms_norm(const Tensor& w, const Tensor& x, Tensor& s
     PendingNorm& p = pending_norm_;
     p = PendingNorm{};
     p.active = true;
-    p.out = f32(out);
     p.acc = f32(acc);
     p.weight = f32(norm_w);
-    p.eps = eps;
     p.width = width;
     p.n_tokens = n_tokens;
     p.input.acts = norm.acts;
@@ -717,7 +719,7 @@ void GpuBackend::finish_pending_norm() {
     p.active = false;
     if (p.out_written) return;
     ProfileScope scope(*profiler_, [] { return "rms_norm"; });
-    gpu::rms_norm(p.acc, p.weight, p.eps, p.width, p.n_tokens, p.out, stream_);
+    gpu::rms_norm(p.acc, p.weight, p.input.pending.eps, p.width, p.n_tokens, p.input.pending.out, stream_);
 }
 
 void GpuBackend::matmul_add(const Tensor& w, const Tensor& x, Tensor& scratch, Tensor& acc) {
