@@ -66,6 +66,32 @@ private:
     size_t capacity_ = 0;
 };
 
+// A pinned host array that grows to the largest size asked for. get() may grow it only while no
+// copy from or into it is in flight.
+template <typename T>
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+    ~PinnedBuffer() {
+        if (ptr_ != nullptr) (void)gpuFreeHost(ptr_);
+    }
+    T* get(size_t count) {
+        if (count > capacity_) {
+            if (ptr_ != nullptr) RF_GPU_CHECK(gpuFreeHost(ptr_));
+            ptr_ = nullptr;
+            RF_GPU_CHECK(gpuMallocHost(reinterpret_cast<void**>(&ptr_), std::max<size_t>(count, 1) * sizeof(T)));
+            capacity_ = count;
+        }
+        return ptr_;
+    }
+
+private:
+    T* ptr_ = nullptr;
+    size_t capacity_ = 0;
+};
+
 // YaRN correction dimension, as in the CPU backend.
 float yarn_corr_dim(int32_t n_rot, int32_t n_ctx_orig, float n_rotations, float base) {
     return static_cast<float>(n_rot) *
@@ -77,6 +103,7 @@ class GpuBackend final : public engine::Backend {
 public:
     explicit GpuBackend(const gpuDeviceProp& prop) : warp_size_(prop.warpSize), name_(prop.name) {
         RF_GPU_CHECK(gpuStreamCreate(&stream_));
+        RF_GPU_CHECK(gpuEventCreate(&upload_done_));
         gemm_ = std::make_unique<GemmRunner>(stream_);
         profiler_ = std::make_unique<GpuProfiler>(stream_);
         arena_ = std::make_unique<WeightArena>();
@@ -103,6 +130,7 @@ public:
         reset_graphs();
         gemm_.reset();
         for (void* p : allocations_) (void)gpuFree(p);
+        (void)gpuEventDestroy(upload_done_);
         (void)gpuStreamDestroy(stream_);
     }
 
@@ -302,7 +330,11 @@ private:
     engine::BatchInfo batch_;
     int32_t max_kv_ = 0;
     int64_t n_output_rows_ = 0;
-    std::vector<int32_t> staging_;  // host copy of all per-step arrays, uploaded in one transfer
+    // Host copy of all per-step arrays, uploaded in one asynchronous transfer; the next step
+    // refills it once upload_done_ has passed.
+    PinnedBuffer<int32_t> staging_;
+    gpuEvent_t upload_done_ = nullptr;
+    bool upload_in_flight_ = false;
     GrowBuffer<int32_t> d_step_;  // all per-step arrays at fixed offsets (stable for graphs)
     std::vector<int32_t> tile_starts_;  // query tiles of the step (ops.h attention_tiled)
     enum StepArray {
@@ -466,17 +498,19 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
     }
     size_t total = 0;
     for (size_t c : step_capacity_) total += c;
-    staging_.assign(total, 0);
+    if (upload_in_flight_) RF_GPU_CHECK(gpuEventSynchronize(upload_done_));  // the last step's copy
+    int32_t* host = staging_.get(total);
+    std::fill(host, host + total, 0);
     int32_t* d = d_step_.get(total);
     size_t offset = 0;
     for (int i = 0; i < kNumStepArrays; ++i) {
-        std::copy(parts[i].begin(), parts[i].end(), staging_.begin() + static_cast<std::ptrdiff_t>(offset));
+        std::copy(parts[i].begin(), parts[i].end(), host + offset);
         step_[i] = d + offset;
         offset += step_capacity_[i];
     }
-    RF_GPU_CHECK(gpuMemcpyAsync(d, staging_.data(), total * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
-    // `staging_` is pageable and reused next step: let the copy finish first.
-    RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+    RF_GPU_CHECK(gpuMemcpyAsync(d, host, total * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
+    RF_GPU_CHECK(gpuEventRecord(upload_done_, stream_));
+    upload_in_flight_ = true;
 }
 
 void GpuBackend::set_batch(const engine::BatchInfo& batch) {
