@@ -331,10 +331,9 @@ private:
     int32_t max_kv_ = 0;
     int64_t n_output_rows_ = 0;
     // Host copy of all per-step arrays, uploaded in one asynchronous transfer; the next step
-    // refills it once upload_done_ has passed.
+    // refills it once upload_done_ has passed (an event never recorded has passed already).
     PinnedBuffer<int32_t> staging_;
     gpuEvent_t upload_done_ = nullptr;
-    bool upload_in_flight_ = false;
     GrowBuffer<int32_t> d_step_;  // all per-step arrays at fixed offsets (stable for graphs)
     std::vector<int32_t> tile_starts_;  // query tiles of the step (ops.h attention_tiled)
     enum StepArray {
@@ -498,7 +497,7 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
     }
     size_t total = 0;
     for (size_t c : step_capacity_) total += c;
-    if (upload_in_flight_) RF_GPU_CHECK(gpuEventSynchronize(upload_done_));  // the last step's copy
+    RF_GPU_CHECK(gpuEventSynchronize(upload_done_));  // the last step's copy
     int32_t* host = staging_.get(total);
     std::fill(host, host + total, 0);
     int32_t* d = d_step_.get(total);
@@ -510,7 +509,6 @@ void GpuBackend::upload_step(const engine::BatchInfo& batch) {
     }
     RF_GPU_CHECK(gpuMemcpyAsync(d, host, total * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
     RF_GPU_CHECK(gpuEventRecord(upload_done_, stream_));
-    upload_in_flight_ = true;
 }
 
 void GpuBackend::set_batch(const engine::BatchInfo& batch) {
