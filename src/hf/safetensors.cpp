@@ -121,6 +121,7 @@ uint64_t StTensor::n_elements() const {
 std::string StTensor::shape_string() const { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 void read_floats(const StTensor& tensor, uint64_t first, uint64_t count, float* out) {
+    if (count == 0) return;  // empty tensors: `out` and the data may both be null
     const uint8_t* base = tensor.data.data();
     switch (tensor.dtype) {
         case StDtype::kF32:

@@ -55,6 +55,19 @@ TEST(Safetensors, ReadsTensorsOfEveryFloatType) {
     EXPECT_EQ(out[1], -0.25f);
 }
 
+// A zero-sized dimension is legal: the tensor has no elements and reading it touches nothing,
+// even when the destination is an empty vector's null data().
+TEST(Safetensors, ReadsAnEmptyTensorWithoutTouchingMemory) {
+    const auto bytes = raw_image(R"({"e": {"dtype": "F32", "shape": [0, 4], "data_offsets": [0, 0]}})", 0);
+    auto file = SafetensorsFile::parse(bytes, "t");
+    ASSERT_TRUE(file.is_ok()) << file.message();
+    const StTensor& e = file->tensors()[0];
+    EXPECT_EQ(e.n_elements(), 0u);
+    std::vector<float> none;
+    read_floats(e, 0, e.n_elements(), none.data());
+    EXPECT_TRUE(none.empty());
+}
+
 TEST(Safetensors, RejectsMalformedHeaders) {
     EXPECT_NE(parse_error({1, 2, 3}).find("too short"), std::string::npos);
     std::vector<uint8_t> huge(16, 0);
