@@ -84,9 +84,7 @@ Status run_chat(const ChatArgs& a) {
         if (!prompt) return prompt.status();
         engine::GenerateParams gp;
         gp.max_tokens = a.n_predict;
-        gp.sample = [&](std::span<const float> logits, std::span<const int32_t> history) {
-            return sampler.sample(logits, history);
-        };
+        gp.sampler = &sampler;
         gp.on_text = [](std::string_view piece) {
             std::fwrite(piece.data(), 1, piece.size(), stdout);
             std::fflush(stdout);

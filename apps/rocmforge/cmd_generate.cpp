@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "command.h"
@@ -38,22 +39,17 @@ Status run_generate(const GenerateArgs& a) {
     const auto prompt = m.tokenizer->encode(a.prompt, /*add_special=*/true, /*parse_special=*/true);
     log::info("prompt: {} tokens, context {}, backend {}", prompt.size(), ctx->n_ctx(), m.model->placement());
 
-    sampling::Sampler sampler(a.sampler);
+    const tok::Tokenizer& tokenizer = *m.tokenizer;
+    sampling::SamplerParams sp = a.sampler;
+    // --ignore-eos: end-of-generation tokens are never drawn (as llama.cpp does it, a -inf bias).
+    if (a.ignore_eos) {
+        for (int32_t id : tokenizer.eog_ids()) sp.logit_bias[id] = -std::numeric_limits<float>::infinity();
+    }
+    sampling::Sampler sampler(sp);
     engine::GenerateParams gp;
     gp.max_tokens = a.n_predict;
     gp.stop = a.stop;
-    const tok::Tokenizer& tokenizer = *m.tokenizer;
-    gp.sample = [&](std::span<const float> logits, std::span<const int32_t> history) {
-        int32_t id = sampler.sample(logits, history);
-        // --ignore-eos: take the best non-end-of-generation token instead.
-        if (a.ignore_eos && tokenizer.is_eog(id)) {
-            float best = -1e30f;
-            for (size_t i = 0; i < logits.size(); ++i) {
-                if (!tokenizer.is_eog(static_cast<int32_t>(i)) && logits[i] > best) best = logits[i], id = static_cast<int32_t>(i);
-            }
-        }
-        return id;
-    };
+    gp.sampler = &sampler;
     gp.on_text = [](std::string_view piece) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);

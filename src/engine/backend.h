@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "engine/batch.h"
 #include "engine/tensor.h"
+#include "sampling/top_logits.h"
 
 namespace rf::engine {
 
@@ -146,6 +147,12 @@ public:
 
     // Copies a 2-D F32 tensor to host memory (waits for pending work).
     virtual void read(const Tensor& t, std::span<float> host) = 0;
+    // The top-logits readout (sampling/top_logits.h) of `logits` [n_vocab, n_rows]: `adjust` is
+    // applied to the rows in place, then host[r * k, r * k + k) receives the k largest logits of
+    // row r, in any order; waits for pending work. The default reads the whole rows and selects
+    // on the host; a device backend selects on the device and copies back only the k per row.
+    virtual void read_top_logits(Tensor& logits, int32_t k, std::span<const sampling::LogitAdjust> adjust,
+                                 std::span<sampling::TokenLogit> host);
     // Copies host floats into the first host.size() elements of an activation, in step order
     // (hybrid offload hands the residual stream from one backend to the next this way).
     virtual void write(Tensor& t, std::span<const float> host) = 0;

@@ -119,10 +119,32 @@ Status Context::validate(const Batch& batch) {
 
 Result<std::span<const float>> Context::decode(const Batch& batch) {
     RF_RETURN_IF_ERROR(validate(batch));
-    const size_t n_vocab_sz = static_cast<size_t>(n_vocab());
-    const size_t n_out = static_cast<size_t>(batch.n_outputs());
-    if (logits_.size() < n_out * n_vocab_sz) logits_.resize(n_out * n_vocab_sz);
-    // Split into steps of at most n_batch tokens and n_outputs_max logits rows.
+    const size_t n_values = static_cast<size_t>(batch.n_outputs()) * static_cast<size_t>(n_vocab());
+    if (logits_.size() < n_values) logits_.resize(n_values);
+    RF_RETURN_IF_ERROR(run_batch(batch, Readout{}));
+    return std::span<const float>(logits_.data(), n_values);
+}
+
+Result<std::span<const sampling::TokenLogit>> Context::decode_top(const Batch& batch, int32_t k,
+                                                                  std::span<const sampling::LogitAdjust> adjust) {
+    RF_RETURN_IF_ERROR(validate(batch));
+    if (k < 1 || k > std::min(n_vocab(), sampling::kMaxTopLogits)) {
+        return error("top-logits readout of {} per row: must be in [1, {}]", k,
+                     std::min(n_vocab(), sampling::kMaxTopLogits));
+    }
+    for (const sampling::LogitAdjust& a : adjust) {
+        if (a.row < 0 || a.row >= batch.n_outputs() || a.id < 0 || a.id >= n_vocab()) {
+            return error("logit change for row {}, token {}: outside {} rows of {} tokens", a.row, a.id,
+                         batch.n_outputs(), n_vocab());
+        }
+    }
+    const size_t n_values = static_cast<size_t>(batch.n_outputs()) * static_cast<size_t>(k);
+    if (top_.size() < n_values) top_.resize(n_values);
+    RF_RETURN_IF_ERROR(run_batch(batch, Readout{k, adjust}));
+    return std::span<const sampling::TokenLogit>(top_.data(), n_values);
+}
+
+Status Context::run_batch(const Batch& batch, const Readout& readout) {
     int32_t begin = 0;
     size_t out_done = 0;
     while (begin < batch.size()) {
@@ -134,14 +156,14 @@ Result<std::span<const float>> Context::decode(const Batch& batch) {
             outs += w;
             ++end;
         }
-        RF_RETURN_IF_ERROR(run_step(batch, begin, end, logits_.data() + out_done * n_vocab_sz));
+        RF_RETURN_IF_ERROR(run_step(batch, begin, end, out_done, readout));
         out_done += static_cast<size_t>(outs);
         begin = end;
     }
-    return std::span<const float>(logits_.data(), n_out * n_vocab_sz);
+    return Status::ok();
 }
 
-Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, float* logits_out) {
+Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, size_t out_first, const Readout& readout) {
     const int32_t n = end - begin;
     seq_list_.clear();
     token_seq_.assign(static_cast<size_t>(n), 0);
@@ -185,10 +207,21 @@ Status Context::run_step(const Batch& batch, int32_t begin, int32_t end, float* 
     info.block_tables = tables_;
 
     model_.set_batch(info);
-    const Tensor logits = model_.forward(*workspace_, info);
-    if (!output_rows_.empty()) {
-        model_.read_logits(logits, std::span<float>(logits_out, output_rows_.size() *
-                                                                    static_cast<size_t>(n_vocab())));
+    Tensor logits = model_.forward(*workspace_, info);
+    const size_t n_out = output_rows_.size();
+    if (n_out > 0 && readout.k == 0) {
+        const auto width = static_cast<size_t>(n_vocab());
+        model_.read_logits(logits, std::span<float>(logits_).subspan(out_first * width, n_out * width));
+    } else if (n_out > 0) {
+        step_adjust_.clear();
+        for (sampling::LogitAdjust a : readout.adjust) {
+            const auto row = static_cast<size_t>(a.row);
+            if (row < out_first || row >= out_first + n_out) continue;
+            a.row = static_cast<int32_t>(row - out_first);
+            step_adjust_.push_back(a);
+        }
+        const auto k = static_cast<size_t>(readout.k);
+        model_.read_top_logits(logits, readout.k, step_adjust_, std::span(top_).subspan(out_first * k, n_out * k));
     }
     model_.finish_step();
     for (int32_t i = 0; i < n; ++i) {

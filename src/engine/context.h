@@ -38,6 +38,12 @@ public:
     // n_vocab floats each (valid until the next decode). Rejects bad token ids, sequence ids,
     // positions that do not continue their sequence, and steps past n_ctx or a full cache.
     Result<std::span<const float>> decode(const Batch& batch);
+    // As decode(), but each output row comes back as its k largest logits after `adjust` (whose
+    // rows count the output rows in batch order): k entries a row, in any order. This is the
+    // sampler's top-logits readout (sampling/top_logits.h): a GPU copies back k entries instead
+    // of the row. 1 <= k <= min(n_vocab, kMaxTopLogits).
+    Result<std::span<const sampling::TokenLogit>> decode_top(const Batch& batch, int32_t k,
+                                                             std::span<const sampling::LogitAdjust> adjust);
 
     // Tokens currently held in the cache for `seq` (prefix reuse, penalties).
     std::span<const int32_t> seq_tokens(int32_t seq) const;
@@ -56,9 +62,17 @@ public:
 
 private:
     Context(Model& model, int32_t n_ctx, int32_t n_batch, int32_t n_outputs_max, KvCache kv);
+    // How a step's output rows come back: whole rows into logits_ (k == 0) or top-k into top_.
+    struct Readout {
+        int32_t k = 0;
+        std::span<const sampling::LogitAdjust> adjust;  // rows numbered over the whole batch
+    };
     Status validate(const Batch& batch);
-    // Reserves KV for tokens [begin, end) of `batch` and runs them as one step.
-    Status run_step(const Batch& batch, int32_t begin, int32_t end, float* logits_out);
+    // Splits `batch` into steps of at most n_batch tokens and n_outputs_max output rows.
+    Status run_batch(const Batch& batch, const Readout& readout);
+    // Reserves KV for tokens [begin, end) of `batch`, runs them as one step and reads its output
+    // rows, the batch's rows [out_first, ...).
+    Status run_step(const Batch& batch, int32_t begin, int32_t end, size_t out_first, const Readout& readout);
 
     Model& model_;
     int32_t n_ctx_;
@@ -67,7 +81,9 @@ private:
     KvCache kv_;
     std::unique_ptr<Workspace> workspace_;
     std::vector<std::vector<int32_t>> seq_tokens_;
-    std::vector<float> logits_;
+    std::vector<float> logits_;                 // [n_outputs][n_vocab] of decode()
+    std::vector<sampling::TokenLogit> top_;     // [n_outputs][k] of decode_top()
+    std::vector<sampling::LogitAdjust> step_adjust_;  // a step's share of the readout's changes
     // Per-step scratch (reused; grows only).
     std::vector<int32_t> slots_, token_seq_, output_rows_, table_offsets_, tables_, seq_list_;
     std::vector<BlockCopy> copies_;

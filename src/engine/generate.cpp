@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <vector>
 
 #include "core/check.h"
 #include "sampling/stop_string_matcher.h"
@@ -21,26 +22,39 @@ bool cancelled(const GenerateParams& p) {
     return p.cancel != nullptr && p.cancel->load(std::memory_order_relaxed);
 }
 
-// Feeds prompt[begin..] in steps of n_batch tokens; returns the last position's logits.
-Result<std::span<const float>> prefill(Context& ctx, std::span<const int32_t> prompt, size_t begin,
-                                       const GenerateParams& p, bool& was_cancelled) {
+// Runs `batch`, whose last token is the only one wanting logits, and draws the next token.
+// `history` is the sequence's tokens after the batch. The draw reads the top-logits readout where
+// the sampler's settings allow (a GPU then copies back a few candidates, not the row).
+Result<int32_t> decode_and_sample(Context& ctx, const Batch& batch, std::span<const int32_t> history,
+                                  sampling::Sampler& sampler, std::vector<sampling::LogitAdjust>& adjust) {
+    const int32_t k = sampler.top_logits_needed(ctx.n_vocab(), /*with_logprobs=*/false);
+    if (k > 0 && k <= sampling::kMaxTopLogits) {
+        adjust.clear();
+        sampler.logit_adjustments(history, ctx.n_vocab(), 0, adjust);
+        RF_ASSIGN_OR_RETURN(std::span<const sampling::TokenLogit> top, ctx.decode_top(batch, k, adjust));
+        return sampler.sample_top(top);
+    }
+    RF_ASSIGN_OR_RETURN(std::span<const float> logits, ctx.decode(batch));
+    return sampler.sample(logits, history);
+}
+
+// Feeds prompt[begin..] in steps of n_batch tokens and draws the first token from the last
+// position. Returns -1 when cancelled in between.
+Result<int32_t> prefill(Context& ctx, std::span<const int32_t> prompt, size_t begin, const GenerateParams& p,
+                        std::vector<sampling::LogitAdjust>& adjust) {
     Batch batch;
-    std::span<const float> logits;
     const int32_t seq = p.seq_id;
-    for (size_t i = begin; i < prompt.size();) {
-        if (cancelled(p)) {
-            was_cancelled = true;
-            return logits;
-        }
+    for (size_t i = begin;;) {
+        if (cancelled(p)) return -1;
         batch.clear();
         const size_t end = std::min(prompt.size(), i + static_cast<size_t>(ctx.n_batch()));
         for (size_t j = i; j < end; ++j) {
             batch.add(prompt[j], seq, static_cast<int32_t>(j), j + 1 == prompt.size());
         }
-        RF_ASSIGN_OR_RETURN(logits, ctx.decode(batch));
+        if (end == prompt.size()) return decode_and_sample(ctx, batch, prompt, *p.sampler, adjust);
+        RF_RETURN_IF_ERROR(ctx.decode(batch).status());
         i = end;
     }
-    return logits;
 }
 
 }  // namespace
@@ -58,7 +72,7 @@ const char* finish_reason_name(FinishReason reason) {
 
 Result<GenerateResult> generate(Context& ctx, const tok::Tokenizer& tokenizer,
                                 std::span<const int32_t> prompt, const GenerateParams& p) {
-    RF_CHECK_MSG(static_cast<bool>(p.sample), "generate() needs a sample function");
+    RF_CHECK_MSG(p.sampler != nullptr, "generate() needs a sampler");
     if (prompt.empty()) return error("the prompt is empty (no tokens)");
     if (static_cast<int64_t>(prompt.size()) >= ctx.n_ctx()) {
         return error("the prompt is {} tokens but the context holds {} (raise --ctx-size or shorten "
@@ -75,11 +89,11 @@ Result<GenerateResult> generate(Context& ctx, const tok::Tokenizer& tokenizer,
     ctx.truncate(p.seq_id, static_cast<int32_t>(common));
     result.n_prompt_cached = static_cast<int32_t>(common);
 
+    std::vector<sampling::LogitAdjust> adjust;
     const auto t_prompt = Clock::now();
-    bool was_cancelled = false;
-    RF_ASSIGN_OR_RETURN(std::span<const float> logits, prefill(ctx, prompt, common, p, was_cancelled));
+    RF_ASSIGN_OR_RETURN(int32_t token, prefill(ctx, prompt, common, p, adjust));
     result.prompt_seconds = seconds_since(t_prompt);
-    if (was_cancelled) {
+    if (token < 0) {
         result.finish = FinishReason::kCancelled;
         return result;
     }
@@ -92,6 +106,7 @@ Result<GenerateResult> generate(Context& ctx, const tok::Tokenizer& tokenizer,
         result.text += text;
         return !p.on_text || p.on_text(text);
     };
+    std::vector<int32_t> history(prompt.begin(), prompt.end());  // the sequence's tokens, as penalties see them
     Batch batch;
     result.finish = FinishReason::kLength;
     for (int32_t n = 0;; ++n) {
@@ -100,7 +115,12 @@ Result<GenerateResult> generate(Context& ctx, const tok::Tokenizer& tokenizer,
             break;
         }
         if (p.max_tokens >= 0 && n >= p.max_tokens) break;
-        const int32_t token = p.sample(logits, ctx.seq_tokens(p.seq_id));
+        if (n > 0) {
+            // Feed the token drawn last and draw the next one.
+            batch.clear();
+            batch.add(history.back(), p.seq_id, static_cast<int32_t>(history.size()) - 1, true);
+            RF_ASSIGN_OR_RETURN(token, decode_and_sample(ctx, batch, history, *p.sampler, adjust));
+        }
         if (tokenizer.is_eog(token)) {
             result.finish = FinishReason::kEog;
             break;
@@ -115,14 +135,11 @@ Result<GenerateResult> generate(Context& ctx, const tok::Tokenizer& tokenizer,
             result.finish = FinishReason::kStop;
             break;
         }
-        const int32_t pos = static_cast<int32_t>(ctx.seq_tokens(p.seq_id).size());
-        if (pos >= ctx.n_ctx()) {
+        if (static_cast<int32_t>(history.size()) >= ctx.n_ctx()) {  // no position left for it
             result.finish = FinishReason::kContext;
             break;
         }
-        batch.clear();
-        batch.add(token, p.seq_id, pos, true);
-        RF_ASSIGN_OR_RETURN(logits, ctx.decode(batch));
+        history.push_back(token);
     }
     if (result.finish != FinishReason::kStop && result.finish != FinishReason::kCancelled) {
         const auto tail = matcher.push(decoder.flush());

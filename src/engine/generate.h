@@ -1,5 +1,6 @@
 // generate(): the prompt -> streamed text loop shared by the CLI commands (the server runs its
-// own scheduler over Context::decode). Sampling is a callback so callers choose the sampler.
+// own scheduler over Context::decode). Tokens are drawn with the caller's sampler, from the
+// device's top-logits readout when its settings allow (Sampler::top_logits_needed).
 #pragma once
 
 #include <atomic>
@@ -12,12 +13,11 @@
 
 #include "core/status.h"
 #include "engine/context.h"
+#include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
 namespace rf::engine {
 
-// logits [n_vocab] of the next position, history = the sequence's tokens so far -> token id.
-using SampleFn = std::function<int32_t(std::span<const float> logits, std::span<const int32_t> history)>;
 // Receives each piece of generated text (valid UTF-8, stop strings held back); false stops.
 using TextFn = std::function<bool(std::string_view piece)>;
 
@@ -34,7 +34,7 @@ struct GenerateParams {
     int32_t seq_id = 0;
     int32_t max_tokens = 128;  // < 0: until the context is full
     std::vector<std::string> stop;
-    SampleFn sample;           // required
+    sampling::Sampler* sampler = nullptr;  // required
     TextFn on_text;            // optional streaming callback
     const std::atomic<bool>* cancel = nullptr;  // polled between forward steps
 };

@@ -61,6 +61,9 @@ public:
     virtual Tensor forward(Workspace& ws, const BatchInfo& batch) = 0;
     // Copies logits returned by forward() to host memory (waits for the step's work).
     virtual void read_logits(const Tensor& logits, std::span<float> host) = 0;
+    // The top-logits readout of them instead (Backend::read_top_logits).
+    virtual void read_top_logits(Tensor& logits, int32_t k, std::span<const sampling::LogitAdjust> adjust,
+                                 std::span<sampling::TokenLogit> host) = 0;
     // Called after every step's reads (see Backend::finish_step).
     virtual void finish_step() = 0;
 };

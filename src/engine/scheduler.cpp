@@ -434,29 +434,69 @@ void Scheduler::run_step() {
                        e.logits && i + 1 == e.n_tokens);
         }
     }
-    auto logits = ctx_->decode(batch_);
-    if (!logits) {
-        log::error("scheduler: forward step failed: {}", logits.message());
-        for (const PlanEntry& e : plan_) fail(*e.seq, "forward step failed: " + logits.message());
+    // Every output row comes back whole, or (when all sequences allow) as its k best logits.
+    const int32_t k = readout_size();
+    std::span<const float> logits;
+    std::span<const sampling::TokenLogit> top;
+    Status status;
+    if (k > 0) {
+        adjust_.clear();
+        int32_t row = 0;
+        for (const PlanEntry& e : plan_) {
+            if (e.logits) e.seq->sampler.logit_adjustments(e.seq->tokens, n_vocab_, row++, adjust_);
+        }
+        auto r = ctx_->decode_top(batch_, k, adjust_);
+        status = r.status();
+        if (r) top = *r;
+    } else {
+        auto r = ctx_->decode(batch_);
+        status = r.status();
+        if (r) logits = *r;
+    }
+    if (!status) {
+        log::error("scheduler: forward step failed: {}", status.message());
+        for (const PlanEntry& e : plan_) fail(*e.seq, "forward step failed: " + status.message());
         remove_finished();
         return;
     }
     ++stats_.n_steps;
     const size_t n_vocab = static_cast<size_t>(n_vocab_);
+    const size_t n_top = static_cast<size_t>(k);
     size_t row = 0;
     for (const PlanEntry& e : plan_) {
         Sequence& s = *e.seq;
         s.n_past += e.n_tokens;
         if (e.prefill) stats_.prompt_tokens_computed += static_cast<uint64_t>(e.n_tokens);
-        if (e.logits) sample(s, logits->subspan(row++ * n_vocab, n_vocab));
+        if (!e.logits) continue;
+        const int32_t token = k > 0 ? draw(s, {}, top.subspan(row * n_top, n_top))
+                                    : draw(s, logits.subspan(row * n_vocab, n_vocab), {});
+        ++row;
+        accept(s, token);
     }
     remove_finished();
 }
 
-void Scheduler::sample(Sequence& s, std::span<const float> logits) {
+int32_t Scheduler::readout_size() const {
+    int32_t k = 0;
+    for (const PlanEntry& e : plan_) {
+        if (!e.logits) continue;
+        const int32_t need = e.seq->sampler.top_logits_needed(n_vocab_, e.seq->params.n_logprobs >= 0);
+        if (need == 0 || need > sampling::kMaxTopLogits) return 0;
+        k = std::max(k, need);
+    }
+    return k;
+}
+
+int32_t Scheduler::draw(Sequence& s, std::span<const float> logits, std::span<const sampling::TokenLogit> top) {
     const bool want_logprobs = s.params.n_logprobs >= 0;
-    const int32_t token = s.sampler.sample(logits, s.tokens, want_logprobs ? s.params.n_logprobs : 0,
-                                           want_logprobs ? &s.logprobs : nullptr);
+    const int32_t n_logprobs = want_logprobs ? s.params.n_logprobs : 0;
+    sampling::SampleLogprobs* logprobs = want_logprobs ? &s.logprobs : nullptr;
+    return top.empty() ? s.sampler.sample(logits, s.tokens, n_logprobs, logprobs)
+                       : s.sampler.sample_top(top, n_logprobs, logprobs);
+}
+
+void Scheduler::accept(Sequence& s, int32_t token) {
+    const bool want_logprobs = s.params.n_logprobs >= 0;
     if (!s.params.ignore_eos && tokenizer_.is_eog(token)) {
         finish(s, FinishReason::kEog);
         return;

@@ -179,7 +179,12 @@ private:
     bool reserve_blocks();
     void preempt_newest();
     void run_step();
-    void sample(Sequence& s, std::span<const float> logits);
+    // Candidates per row of the step's top-logits readout; 0 when a sequence needs whole rows.
+    int32_t readout_size() const;
+    // Draws `s`'s next token from its output row: whole logits, or the readout's k candidates.
+    int32_t draw(Sequence& s, std::span<const float> logits, std::span<const sampling::TokenLogit> top);
+    // Takes a drawn token: stream it, then finish the sequence on a stop condition.
+    void accept(Sequence& s, int32_t token);
     void finish(Sequence& s, FinishReason reason);
     void fail(Sequence& s, const std::string& message);
     void release(Sequence& s, bool keep_cached);
@@ -211,6 +216,7 @@ private:
     std::vector<Slot> slots_;
     std::vector<PlanEntry> plan_;
     Batch batch_;
+    std::vector<sampling::LogitAdjust> adjust_;  // the step's logit changes, row by output row
     uint64_t clock_ = 0;  // admission / LRU counter
 
     // Published stats.

@@ -104,6 +104,11 @@ void Transformer::read_logits(const Tensor& logits, std::span<float> host) {
     placement_.last().backend->read(logits, host);
 }
 
+void Transformer::read_top_logits(Tensor& logits, int32_t k, std::span<const sampling::LogitAdjust> adjust,
+                                  std::span<sampling::TokenLogit> host) {
+    placement_.last().backend->read_top_logits(logits, k, adjust, host);
+}
+
 void Transformer::finish_step() {
     for (const Stage& stage : placement_.stages()) stage.backend->finish_step();
 }

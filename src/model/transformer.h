@@ -29,6 +29,8 @@ public:
     void set_batch(const engine::BatchInfo& batch) override;
     Tensor forward(engine::Workspace& ws, const engine::BatchInfo& batch) override;
     void read_logits(const Tensor& logits, std::span<float> host) override;
+    void read_top_logits(Tensor& logits, int32_t k, std::span<const sampling::LogitAdjust> adjust,
+                         std::span<sampling::TokenLogit> host) override;
     void finish_step() override;
 
     const HParams& hparams() const { return hp_; }

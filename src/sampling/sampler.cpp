@@ -15,14 +15,6 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// Descending by logit; ties broken by the lower id so every order is fully determined.
-struct ByLogitDesc {
-    template <typename C>
-    bool operator()(const C& a, const C& b) const {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-    }
-};
-
 }  // namespace
 
 Sampler::Sampler(SamplerParams params) : params_(std::move(params)) { reseed(params_.seed); }
@@ -47,9 +39,28 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     load_candidates(logits);
     // llama.cpp's default chain: logit bias -> penalties -> top-k -> typical -> top-p -> min-p ->
     // temperature -> draw. Bias first so a banned token (-inf) stays banned under penalties.
-    apply_logit_bias();
-    apply_penalties(history, logits.size());
+    adjust_.clear();
+    logit_adjustments(history, static_cast<int32_t>(logits.size()), 0, adjust_);
+    for (const LogitAdjust& a : adjust_) {
+        Candidate& c = candidates_[static_cast<size_t>(a.id)];
+        c.logit = adjusted_logit(c.logit, a);
+    }
+    return run_chain(n_logprobs, logprobs);
+}
 
+int32_t Sampler::sample_top(std::span<const TokenLogit> top, int32_t n_logprobs, SampleLogprobs* logprobs) {
+    RF_CHECK_MSG(!top.empty(), "sample_top() needs at least one candidate");
+    candidates_.resize(top.size());
+    for (size_t i = 0; i < top.size(); ++i) {
+        candidates_[i] = {top[i].id, std::isnan(top[i].logit) ? kNegInf : top[i].logit};
+    }
+    // The order the whole-row chain leaves after top-k, so every later step sees the same list.
+    std::sort(candidates_.begin(), candidates_.end(), ranks_before);
+    sorted_prefix_ = candidates_.size();
+    return run_chain(n_logprobs, logprobs);
+}
+
+int32_t Sampler::run_chain(int32_t n_logprobs, SampleLogprobs* logprobs) {
     if (params_.temperature <= 0.0f) {
         // Greedy: truncation never removes the maximum, so it can be skipped entirely.
         const int32_t token = argmax();
@@ -65,6 +76,14 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     return token;
 }
 
+int32_t Sampler::top_logits_needed(int32_t n_vocab, bool with_logprobs) const {
+    if (params_.temperature <= 0.0f) return with_logprobs ? 0 : 1;
+    if (params_.top_k <= 0) return 0;
+    // After top-k every step of the chain sees only the kept candidates.
+    const auto keep = static_cast<int64_t>(std::max(static_cast<size_t>(params_.top_k), keep_floor()));
+    return keep < n_vocab ? static_cast<int32_t>(keep) : 0;
+}
+
 void Sampler::load_candidates(std::span<const float> logits) {
     candidates_.resize(logits.size());
     for (size_t i = 0; i < logits.size(); ++i) {
@@ -74,37 +93,44 @@ void Sampler::load_candidates(std::span<const float> logits) {
     sorted_prefix_ = 0;
 }
 
-void Sampler::apply_logit_bias() {
-    const auto n_vocab = static_cast<int64_t>(candidates_.size());
-    for (const auto& [id, bias] : params_.logit_bias) {
-        if (id < 0 || id >= n_vocab || std::isnan(bias)) continue;
-        candidates_[static_cast<size_t>(id)].logit += bias;
-        if (std::isnan(candidates_[static_cast<size_t>(id)].logit)) {
-            candidates_[static_cast<size_t>(id)].logit = kNegInf;  // +inf + -inf
-        }
-    }
+bool Sampler::penalties_active() const {
+    return params_.penalty_last_n != 0 && (params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                                           params_.frequency_penalty != 0.0f);
 }
 
-void Sampler::apply_penalties(std::span<const int32_t> history, size_t n_vocab) {
-    const bool active = params_.repeat_penalty != 1.0f || params_.presence_penalty != 0.0f ||
-                        params_.frequency_penalty != 0.0f;
-    if (!active || params_.penalty_last_n == 0 || history.empty()) return;
-    size_t window = history.size();
-    if (params_.penalty_last_n > 0) window = std::min(window, static_cast<size_t>(params_.penalty_last_n));
-    // Count occurrences by sorting a copy of the window: the window is small, the vocab is not.
-    window_.assign(history.end() - static_cast<std::ptrdiff_t>(window), history.end());
-    std::sort(window_.begin(), window_.end());
-    for (size_t i = 0; i < window_.size();) {
-        size_t j = i;
-        while (j < window_.size() && window_[j] == window_[i]) ++j;
-        const int32_t id = window_[i];
-        const auto count = static_cast<float>(j - i);
-        i = j;
-        if (id < 0 || static_cast<size_t>(id) >= n_vocab) continue;
-        float& logit = candidates_[static_cast<size_t>(id)].logit;
-        if (logit == kNegInf) continue;
-        logit = logit <= 0.0f ? logit * params_.repeat_penalty : logit / params_.repeat_penalty;
-        logit -= count * params_.frequency_penalty + params_.presence_penalty;
+void Sampler::logit_adjustments(std::span<const int32_t> history, int32_t n_vocab, int32_t row,
+                                std::vector<LogitAdjust>& out) {
+    // Penalties: one entry per distinct token of the window, in id order.
+    const size_t first = out.size();
+    if (penalties_active() && !history.empty()) {
+        size_t window = history.size();
+        if (params_.penalty_last_n > 0) window = std::min(window, static_cast<size_t>(params_.penalty_last_n));
+        // Count occurrences by sorting a copy of the window: the window is small, the vocab is not.
+        window_.assign(history.end() - static_cast<std::ptrdiff_t>(window), history.end());
+        std::sort(window_.begin(), window_.end());
+        for (size_t i = 0; i < window_.size();) {
+            size_t j = i;
+            while (j < window_.size() && window_[j] == window_[i]) ++j;
+            const int32_t id = window_[i];
+            const auto count = static_cast<float>(j - i);
+            i = j;
+            if (id < 0 || id >= n_vocab) continue;
+            out.push_back({row, id, 0.0f, params_.repeat_penalty,
+                           count * params_.frequency_penalty + params_.presence_penalty});
+        }
+    }
+    // Bias: merged into the token's penalty entry (it applies first) or an entry of its own.
+    const auto n_penalised = static_cast<std::ptrdiff_t>(out.size() - first);
+    for (const auto& [id, bias] : params_.logit_bias) {
+        if (id < 0 || id >= n_vocab || std::isnan(bias)) continue;
+        const auto begin = out.begin() + static_cast<std::ptrdiff_t>(first);  // push_back moves them
+        const auto end = begin + n_penalised;
+        const auto it = std::lower_bound(begin, end, id, [](const LogitAdjust& a, int32_t v) { return a.id < v; });
+        if (it != end && it->id == id) {
+            it->bias = bias;
+        } else {
+            out.push_back({row, id, bias, 1.0f, 0.0f});
+        }
     }
 }
 
@@ -115,8 +141,8 @@ void Sampler::sort_prefix(size_t count) {
     // then a sort of the selected part: O(n + k log k).
     const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_prefix_);
     const auto nth = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
-    if (nth != candidates_.end()) std::nth_element(first, nth, candidates_.end(), ByLogitDesc{});
-    std::sort(first, nth, ByLogitDesc{});
+    if (nth != candidates_.end()) std::nth_element(first, nth, candidates_.end(), ranks_before);
+    std::sort(first, nth, ranks_before);
     sorted_prefix_ = count;
 }
 
@@ -135,14 +161,14 @@ void Sampler::apply_top_k(int32_t k) {
     for (const Candidate& c : candidates_) {
         if (scratch_.size() < keep) {
             scratch_.push_back(c);
-            std::push_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
-        } else if (ByLogitDesc{}(c, scratch_.front())) {
-            std::pop_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+            std::push_heap(scratch_.begin(), scratch_.end(), ranks_before);
+        } else if (ranks_before(c, scratch_.front())) {
+            std::pop_heap(scratch_.begin(), scratch_.end(), ranks_before);
             scratch_.back() = c;
-            std::push_heap(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+            std::push_heap(scratch_.begin(), scratch_.end(), ranks_before);
         }
     }
-    std::sort(scratch_.begin(), scratch_.end(), ByLogitDesc{});
+    std::sort(scratch_.begin(), scratch_.end(), ranks_before);
     candidates_.swap(scratch_);
     sorted_prefix_ = candidates_.size();
 }
@@ -297,7 +323,7 @@ bool Sampler::softmax(float temp) {
 int32_t Sampler::argmax() const {
     size_t best = 0;
     for (size_t i = 1; i < candidates_.size(); ++i) {
-        if (ByLogitDesc{}(candidates_[i], candidates_[best])) best = i;
+        if (ranks_before(candidates_[i], candidates_[best])) best = i;
     }
     return candidates_[best].id;
 }

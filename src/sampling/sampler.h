@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sampling/top_logits.h"
+
 namespace rf::sampling {
 
 // Seed value meaning "draw a fresh seed from std::random_device" (llama.cpp uses the same value).
@@ -58,15 +60,28 @@ public:
     int32_t sample(std::span<const float> logits, std::span<const int32_t> history,
                    int32_t n_logprobs, SampleLogprobs* logprobs);
 
+    // Sampling from a device's top-logits readout (top_logits.h) instead of the whole row, with
+    // the same result: a device applies logit_adjustments() to the row, selects its
+    // top_logits_needed() largest logits and sample_top() draws from them.
+    //
+    // How many of a row's largest adjusted logits decide the next draw (and its logprobs when
+    // `with_logprobs`): 1 for greedy, top-k's k (at least min_keep); 0 when the whole row is
+    // needed (top-k off or >= n_vocab; greedy logprobs, which are over the whole vocabulary).
+    int32_t top_logits_needed(int32_t n_vocab, bool with_logprobs) const;
+    // Appends the logit bias and penalty changes for output row `row` (one entry per token
+    // touched), given the sequence's history as sample() takes it.
+    void logit_adjustments(std::span<const int32_t> history, int32_t n_vocab, int32_t row,
+                           std::vector<LogitAdjust>& out);
+    // Draws from `top`: at least top_logits_needed() of the row's largest adjusted logits, in any
+    // order. Logprobs as sample() reports them.
+    int32_t sample_top(std::span<const TokenLogit> top, int32_t n_logprobs = 0, SampleLogprobs* logprobs = nullptr);
+
     const SamplerParams& params() const { return params_; }
     // Restarts the random sequence (e.g. a new request reusing this sampler).
     void reseed(uint64_t seed);
 
 private:
-    struct Candidate {
-        int32_t id;
-        float logit;
-    };
+    using Candidate = TokenLogit;
     // A candidate (at `pos` in candidates_) ranked by `key` (smaller first) with its probability.
     struct MassItem {
         double key;
@@ -75,8 +90,9 @@ private:
     };
 
     void load_candidates(std::span<const float> logits);
-    void apply_logit_bias();
-    void apply_penalties(std::span<const int32_t> history, size_t n_vocab);
+    bool penalties_active() const;
+    // Truncation, temperature and the draw over the loaded, adjusted candidates.
+    int32_t run_chain(int32_t n_logprobs, SampleLogprobs* logprobs);
     void apply_top_k(int32_t k);
     void apply_typical(float p);
     void apply_top_p(float p);
@@ -102,6 +118,7 @@ private:
                                          // every later logit <= candidates_[sorted_prefix_-1]
     std::vector<float> probs_;           // [n_candidates] softmax scratch
     std::vector<int32_t> window_;        // penalty window scratch
+    std::vector<LogitAdjust> adjust_;    // sample()'s own bias and penalty changes
     std::vector<MassItem> items_;        // top-p / typical scratch: one per candidate
     std::vector<Candidate> scratch_;     // kept candidates being gathered
 };

@@ -31,16 +31,16 @@ protected:
         ctx_ = std::move(ctx).value();
     }
 
+    static sampling::SamplerParams greedy_params() {
+        sampling::SamplerParams p;
+        p.temperature = 0.0f;
+        return p;
+    }
+
     GenerateParams greedy(int max_tokens) {
         GenerateParams p;
         p.max_tokens = max_tokens;
-        p.sample = [](std::span<const float> logits, std::span<const int32_t>) {
-            int32_t best = 0;
-            for (size_t i = 1; i < logits.size(); ++i) {
-                if (logits[i] > logits[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
-            }
-            return best;
-        };
+        p.sampler = &greedy_;
         return p;
     }
 
@@ -50,6 +50,7 @@ protected:
 
     std::unique_ptr<model::ModelBundle> bundle_;
     std::unique_ptr<Context> ctx_;
+    sampling::Sampler greedy_{greedy_params()};
 };
 
 TEST_F(GenerateTest, GreedyIsDeterministicAndStreams) {

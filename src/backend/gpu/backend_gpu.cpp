@@ -236,6 +236,30 @@ public:
         RF_GPU_CHECK(gpuStreamSynchronize(stream_));
         profiler_->collect();
     }
+    // The changes and the selection run after the step's graph, outside it: k and the changes
+    // vary from step to step, and only k pairs a row come back.
+    void read_top_logits(Tensor& logits, int32_t k, std::span<const sampling::LogitAdjust> adjust,
+                         std::span<sampling::TokenLogit> host) override {
+        finish_step();
+        const int64_t n_rows = static_cast<int64_t>(host.size()) / k;
+        sampling::LogitAdjust* d_adjust = nullptr;
+        if (!adjust.empty()) {
+            d_adjust = top_adjust_.get(adjust.size());
+            // Pageable source: the call returns once it has been staged, and the sync below ends it.
+            RF_GPU_CHECK(gpuMemcpyAsync(d_adjust, adjust.data(), adjust.size() * sizeof(sampling::LogitAdjust),
+                                        gpuMemcpyHostToDevice, stream_));
+        }
+        sampling::TokenLogit* d_top = top_out_.get(host.size());
+        {
+            ProfileScope scope(*profiler_, [] { return "top_logits"; });
+            gpu::top_logits(f32(logits), logits.ne[0], n_rows, k, d_adjust, static_cast<int32_t>(adjust.size()), d_top,
+                            stream_);
+        }
+        RF_GPU_CHECK(gpuMemcpyAsync(host.data(), d_top, host.size() * sizeof(sampling::TokenLogit),
+                                    gpuMemcpyDeviceToHost, stream_));
+        RF_GPU_CHECK(gpuStreamSynchronize(stream_));
+        profiler_->collect();
+    }
     void write(Tensor& t, std::span<const float> host) override {
         // Never inside a recorded step: hybrid placement runs the GPU stage first, so its input
         // comes from the token ids, not from another backend.
@@ -386,6 +410,10 @@ private:
     GrowBuffer<float> norm_xw_, norm_partials_;
     uint32_t* attn_counters_ = nullptr;  // kAttentionCounters, zero between attention() calls
     // MoE scratch.
+    // Top-logits readout: the step's logit changes and the selected pairs. (Their growth, rare,
+    // also re-records the graphs, which never use them.)
+    GrowBuffer<sampling::LogitAdjust> top_adjust_;
+    GrowBuffer<sampling::TokenLogit> top_out_;
     GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
     GrowBuffer<int32_t> moe_rows_, moe_dst_;
     std::vector<float> moe_host_logits_;

@@ -1,6 +1,5 @@
-// Elementwise GPU ops: add, bias, SwiGLU, row gather, fp32 -> fp16, per-row argmax.
+// Elementwise GPU ops: add, bias, SwiGLU, row gather, fp32 -> fp16.
 #include <algorithm>
-#include <cfloat>
 
 #include "backend/gpu/gpu_check.h"
 #include "backend/gpu/gpu_device.cuh"
@@ -61,37 +60,6 @@ __global__ void f32_to_f16_kernel(const float* x, uint16_t* out, int64_t n) {
     if (i < n) out[i] = __half_as_ushort(__float2half_rn(x[i]));
 }
 
-// One block per row: each thread scans a strided slice, then a shared-memory reduction.
-__global__ void argmax_kernel(const float* logits, int64_t n_vocab, int32_t* out) {
-    wait_for_predecessor();
-    const float* row = logits + static_cast<int64_t>(blockIdx.x) * n_vocab;
-    float best = -FLT_MAX;
-    int32_t best_i = 0;
-    for (int64_t i = threadIdx.x; i < n_vocab; i += blockDim.x) {
-        if (row[i] > best) {
-            best = row[i];
-            best_i = static_cast<int32_t>(i);
-        }
-    }
-    __shared__ float s_val[kThreads];
-    __shared__ int32_t s_idx[kThreads];
-    s_val[threadIdx.x] = best;
-    s_idx[threadIdx.x] = best_i;
-    __syncthreads();
-    for (int stride = kThreads / 2; stride > 0; stride >>= 1) {
-        if (static_cast<int>(threadIdx.x) < stride) {
-            const float v = s_val[threadIdx.x + stride];
-            const int32_t j = s_idx[threadIdx.x + stride];
-            if (v > s_val[threadIdx.x] || (v == s_val[threadIdx.x] && j < s_idx[threadIdx.x])) {
-                s_val[threadIdx.x] = v;
-                s_idx[threadIdx.x] = j;
-            }
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) out[blockIdx.x] = s_idx[0];
-}
-
 }  // namespace
 
 void add(const float* a, const float* b, float* out, int64_t n, gpuStream_t stream) {
@@ -121,11 +89,6 @@ void scatter_add_rows(const float* src, const int32_t* rows, const float* weight
 
 void f32_to_f16(const float* x, uint16_t* out, int64_t n, gpuStream_t stream) {
     launch(f32_to_f16_kernel, blocks_for(n), kThreads, 0, stream, x, out, n);
-}
-
-void argmax_rows(const float* logits, int64_t n_vocab, int64_t n_rows, int32_t* out, gpuStream_t stream) {
-    if (n_rows == 0) return;
-    launch(argmax_kernel, static_cast<unsigned>(n_rows), kThreads, 0, stream, logits, n_vocab, out);
 }
 
 }  // namespace rf::gpu

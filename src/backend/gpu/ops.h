@@ -9,6 +9,7 @@
 #include "backend/gpu/gpu_runtime.h"
 #include "backend/gpu/matvec.h"
 #include "core/platform.h"
+#include "sampling/top_logits.h"
 
 namespace rf::gpu {
 
@@ -134,8 +135,12 @@ inline void query_tile_starts(std::span<const int32_t> token_seq, std::span<cons
 void attention_tiled(const PagedKvView& kv, const DeviceBatch& batch, const int32_t* tile_starts, int32_t n_tiles,
                      const float* q, int32_t n_head, float scale, float* out, gpuStream_t stream);
 
-// ---- sampling (elementwise.cu) ----
-// out[r] = argmax of row r of logits [n_rows][n_vocab] (first maximum).
-void argmax_rows(const float* logits, int64_t n_vocab, int64_t n_rows, int32_t* out, gpuStream_t stream);
+// ---- sampling (top_logits.cu) ----
+// The top-logits readout (sampling/top_logits.h) of logits [n_rows][n_vocab]: the n_adjust
+// changes of `adjust` (device memory) applied in place, then out[r * k, r * k + k) = the k
+// largest logits of row r, in any order, ties at the cut to the lower ids, NaN as -inf.
+// 1 <= k <= min(n_vocab, sampling::kMaxTopLogits).
+void top_logits(float* logits, int64_t n_vocab, int64_t n_rows, int32_t k, const sampling::LogitAdjust* adjust,
+                int32_t n_adjust, sampling::TokenLogit* out, gpuStream_t stream);
 
 }  // namespace rf::gpu

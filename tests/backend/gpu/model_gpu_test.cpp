@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <vector>
 
 #include "backend/cpu/backend_cpu.h"
 #include "backend/gpu/backend_gpu.h"
@@ -13,6 +15,7 @@
 #include "gguf/gguf_file.h"
 #include "gpu_test_util.h"
 #include "model/loader.h"
+#include "sampling/sampler.h"
 #include "tiny_model.h"
 
 namespace rf::gpu {
@@ -214,6 +217,63 @@ TEST(GpuModel, GreedyMatchesCpu) {
     ASSERT_TRUE(hybrid);
     EXPECT_NE(hybrid->model->placement().find("CPU"), std::string::npos) << hybrid->model->placement();
     EXPECT_EQ(greedy(*hybrid), greedy(*cpu));
+}
+
+// Two sequences decoded together, each drawing with its own sampler (top-k, penalties, bias):
+// drawing from the GPU's top-logits readout gives the tokens that drawing from the whole rows
+// gives, step after step.
+TEST(GpuModel, SamplingFromTheReadoutMatchesWholeRows) {
+    RF_SKIP_WITHOUT_GPU();
+    TinyConfig c;
+    c.n_vocab = 300;
+    const auto tiny = rf::testing::make_tiny_model(c);
+    auto l = load(tiny.gguf, true, 2);
+    ASSERT_TRUE(l);
+    auto params = [](int seq) {
+        sampling::SamplerParams p;
+        p.temperature = 1.3f;
+        p.top_k = seq == 0 ? 20 : 7;
+        p.repeat_penalty = 1.2f;
+        p.presence_penalty = -0.5f;
+        p.logit_bias = {{3, 4.0f}, {10, -std::numeric_limits<float>::infinity()}};
+        p.seed = 17 + static_cast<uint64_t>(seq);
+        return p;
+    };
+    auto run = [&](bool readout) {
+        l->ctx->clear();
+        std::vector<sampling::Sampler> samplers = {sampling::Sampler(params(0)), sampling::Sampler(params(1))};
+        std::vector<std::vector<int32_t>> seqs = {{1, 7, 42}, {5, 9}};
+        engine::Batch b;
+        for (int s = 0; s < 2; ++s) {
+            for (size_t i = 0; i < seqs[s].size(); ++i) b.add(seqs[s][i], s, static_cast<int32_t>(i), i + 1 == seqs[s].size());
+        }
+        for (int step = 0; step < 24; ++step) {
+            std::vector<int32_t> next(2);
+            if (readout) {
+                std::vector<sampling::LogitAdjust> adjust;
+                for (int s = 0; s < 2; ++s) samplers[s].logit_adjustments(seqs[s], c.n_vocab, s, adjust);
+                auto top = l->ctx->decode_top(b, 20, adjust);
+                EXPECT_TRUE(top) << top.message();
+                if (!top) break;
+                for (int s = 0; s < 2; ++s) next[s] = samplers[s].sample_top(top->subspan(static_cast<size_t>(s) * 20, 20));
+            } else {
+                auto logits = l->ctx->decode(b);
+                EXPECT_TRUE(logits) << logits.message();
+                if (!logits) break;
+                const auto n_vocab = static_cast<size_t>(c.n_vocab);
+                for (int s = 0; s < 2; ++s) next[s] = samplers[s].sample(logits->subspan(static_cast<size_t>(s) * n_vocab, n_vocab), seqs[s]);
+            }
+            b.clear();
+            for (int s = 0; s < 2; ++s) {
+                b.add(next[s], s, static_cast<int32_t>(seqs[s].size()), true);
+                seqs[s].push_back(next[s]);
+            }
+        }
+        return seqs;
+    };
+    const auto whole = run(false);
+    EXPECT_EQ(run(true), whole);
+    EXPECT_EQ(whole[0].size(), 27u);
 }
 
 // Two sequences in one batch give the logits each gets alone.
