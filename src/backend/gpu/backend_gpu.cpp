@@ -409,11 +409,11 @@ private:
     GrowBuffer<float2> norm_ds_;
     GrowBuffer<float> norm_xw_, norm_partials_;
     uint32_t* attn_counters_ = nullptr;  // kAttentionCounters, zero between attention() calls
-    // MoE scratch.
     // Top-logits readout: the step's logit changes and the selected pairs. (Their growth, rare,
     // also re-records the graphs, which never use them.)
     GrowBuffer<sampling::LogitAdjust> top_adjust_;
     GrowBuffer<sampling::TokenLogit> top_out_;
+    // MoE scratch.
     GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
     GrowBuffer<int32_t> moe_rows_, moe_dst_;
     std::vector<float> moe_host_logits_;
