@@ -414,9 +414,11 @@ private:
     GrowBuffer<sampling::LogitAdjust> top_adjust_;
     GrowBuffer<sampling::TokenLogit> top_out_;
     // MoE scratch.
-    GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_, moe_w_;
-    GrowBuffer<int32_t> moe_rows_, moe_dst_;
+    GrowBuffer<float> moe_logits_, moe_x_, moe_gate_, moe_up_, moe_down_;
+    GrowBuffer<int32_t> moe_rows_;        // moe_routes_ on the device
     std::vector<float> moe_host_logits_;
+    std::vector<int32_t> moe_offsets_;    // [n_expert + 1]: expert e's routes are [offsets[e], offsets[e + 1])
+    std::vector<int32_t> moe_routes_;     // [2][n_tokens * k]: token rows grouped by expert, then their weights
 };
 
 Result<DeviceMatrix> GpuBackend::upload_matrix(GgmlType type, const uint8_t* rows, int64_t n_rows, int64_t n_cols) {
@@ -863,30 +865,39 @@ void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const eng
             for (int32_t j = 0; j < k; ++j) weights[static_cast<size_t>(t * k + j)] /= sum;
         }
     }
-    // 2. Per expert: gather its tokens, SwiGLU FFN, scatter-add weighted rows into `out`.
+    // 2. Every expert's tokens and weights, grouped by expert, go up in one copy, so the experts'
+    //    launches follow each other with no wait for the device in between.
+    moe_offsets_.assign(static_cast<size_t>(n_expert) + 1, 0);
+    for (const int32_t e : ids) ++moe_offsets_[static_cast<size_t>(e) + 1];
+    int64_t max_rows = 0;
+    for (int64_t e = 0; e < n_expert; ++e) {
+        max_rows = std::max<int64_t>(max_rows, moe_offsets_[static_cast<size_t>(e) + 1]);
+        moe_offsets_[static_cast<size_t>(e) + 1] += moe_offsets_[static_cast<size_t>(e)];
+    }
+    // [token rows of expert 0, expert 1, ...] then their weights (bit-cast), in token order.
+    const size_t n_routed = ids.size();
+    moe_routes_.resize(2 * n_routed);
+    std::vector<int32_t> fill(moe_offsets_.begin(), moe_offsets_.end() - 1);
+    for (size_t i = 0; i < n_routed; ++i) {
+        const auto slot = static_cast<size_t>(fill[static_cast<size_t>(ids[i])]++);
+        moe_routes_[slot] = static_cast<int32_t>(i / static_cast<size_t>(k));
+        std::memcpy(&moe_routes_[n_routed + slot], &weights[i], sizeof(float));
+    }
+    int32_t* d_routes = moe_rows_.get(moe_routes_.size());
+    RF_GPU_CHECK(gpuMemcpyAsync(d_routes, moe_routes_.data(), moe_routes_.size() * sizeof(int32_t),
+                                gpuMemcpyHostToDevice, stream_));
+    // 3. Per expert: gather its tokens, SwiGLU FFN, scatter-add weighted rows into `out`.
     RF_GPU_CHECK(gpuMemsetAsync(out.data, 0, static_cast<size_t>(n_tokens * n_embd) * sizeof(float), stream_));
-    std::vector<int32_t> rows, dst;
-    std::vector<float> row_w;
+    float* xe = moe_x_.get(static_cast<size_t>(max_rows * n_embd));
+    float* g = moe_gate_.get(static_cast<size_t>(max_rows * n_ff));
+    float* u = moe_up_.get(static_cast<size_t>(max_rows * n_ff));
+    float* dn = moe_down_.get(static_cast<size_t>(max_rows * n_embd));
     for (int32_t e = 0; e < n_expert; ++e) {
-        rows.clear();
-        row_w.clear();
-        for (int64_t t = 0; t < n_tokens; ++t) {
-            for (int32_t j = 0; j < k; ++j) {
-                if (ids[static_cast<size_t>(t * k + j)] != e) continue;
-                rows.push_back(static_cast<int32_t>(t));
-                row_w.push_back(weights[static_cast<size_t>(t * k + j)]);
-            }
-        }
-        if (rows.empty()) continue;
-        const int64_t m = static_cast<int64_t>(rows.size());
-        int32_t* d_rows = moe_rows_.get(rows.size());
-        float* d_w = moe_w_.get(rows.size());
-        RF_GPU_CHECK(gpuMemcpyAsync(d_rows, rows.data(), rows.size() * sizeof(int32_t), gpuMemcpyHostToDevice, stream_));
-        RF_GPU_CHECK(gpuMemcpyAsync(d_w, row_w.data(), row_w.size() * sizeof(float), gpuMemcpyHostToDevice, stream_));
-        float* xe = moe_x_.get(static_cast<size_t>(m * n_embd));
-        float* g = moe_gate_.get(static_cast<size_t>(m * n_ff));
-        float* u = moe_up_.get(static_cast<size_t>(m * n_ff));
-        float* dn = moe_down_.get(static_cast<size_t>(m * n_embd));
+        const int32_t first = moe_offsets_[static_cast<size_t>(e)];
+        const int64_t m = moe_offsets_[static_cast<size_t>(e) + 1] - first;
+        if (m == 0) continue;
+        const int32_t* d_rows = d_routes + first;
+        const float* d_w = reinterpret_cast<const float*>(d_routes + n_routed + static_cast<size_t>(first));
         gather_rows(f32(x), d_rows, m, n_embd, xe, stream_);
         acts_valid_ = false;  // xe is rewritten for every expert
         run_matmul(weight(w.gate_exps).experts[static_cast<size_t>(e)], xe, static_cast<int>(m), g);
@@ -895,8 +906,6 @@ void GpuBackend::moe_ffn(const Tensor& x, const engine::MoeWeights& w, const eng
         acts_valid_ = false;
         run_matmul(weight(w.down_exps).experts[static_cast<size_t>(e)], g, static_cast<int>(m), dn);
         scatter_add_rows(dn, d_rows, d_w, m, n_embd, f32(out), stream_);
-        // Host vectors are reused next expert: the small uploads must have completed.
-        RF_GPU_CHECK(gpuStreamSynchronize(stream_));
     }
 }
 
