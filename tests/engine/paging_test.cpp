@@ -1,10 +1,14 @@
 // The paged KV cache end to end on a tiny model: token-by-token decode equals prefill, several
 // sequences interleaved in one batch equal each run alone, forked prefixes (copy-on-write)
-// equal fresh runs, and bad batches are rejected with a message.
+// equal fresh runs, the top-logits readout equals selecting from whole rows, and bad batches are
+// rejected with a message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <vector>
 
 #include "backend/cpu/backend_cpu.h"
 #include "engine/context.h"
@@ -145,6 +149,55 @@ TEST_F(PagingTest, ForkedPrefixCopiesOnWrite) {
         }
         expect_close(std::span<const float>(alone).subspan(10 * nv), mine, "forked sequence");
     }
+}
+
+// decode_top() over a batch split into several steps (rows renumbered per step) returns, row by
+// row, what selecting from decode()'s whole rows after the same logit changes gives.
+TEST_F(PagingTest, TopLogitsReadoutEqualsSelectingFromWholeRows) {
+    const auto tokens = tokens_for(3, 10);
+    Batch b;
+    for (size_t i = 0; i < tokens.size(); ++i) b.add(tokens[i], 0, static_cast<int32_t>(i), i % 3 != 1);
+    const int32_t n_rows = b.n_outputs();
+    std::vector<sampling::LogitAdjust> adjust;
+    for (int32_t r = 0; r < n_rows; ++r) {
+        adjust.push_back({r, (r * 7) % n_vocab(), 3.0f, 1.0f, 0.0f});
+        adjust.push_back({r, (r * 11 + 1) % n_vocab(), -std::numeric_limits<float>::infinity(), 1.0f, 0.0f});
+        adjust.push_back({r, (r * 5 + 2) % n_vocab(), 0.5f, 1.7f, 0.25f});
+    }
+    constexpr int32_t k = 6;
+    auto whole_ctx = make_context(1, 4);  // 10 tokens: three steps
+    auto whole = whole_ctx->decode(b);
+    ASSERT_TRUE(whole) << whole.message();
+    std::vector<float> rows(whole->begin(), whole->end());
+    sampling::apply_adjustments(rows, n_vocab(), adjust);
+
+    auto top_ctx = make_context(1, 4);
+    auto top = top_ctx->decode_top(b, k, adjust);
+    ASSERT_TRUE(top) << top.message();
+    ASSERT_EQ(top->size(), static_cast<size_t>(n_rows * k));
+    const auto width = static_cast<size_t>(n_vocab());
+    for (int32_t r = 0; r < n_rows; ++r) {
+        std::vector<sampling::TokenLogit> want(k);
+        sampling::select_top_logits(std::span<const float>(rows).subspan(static_cast<size_t>(r) * width, width), want);
+        std::vector<sampling::TokenLogit> got(top->begin() + r * k, top->begin() + (r + 1) * k);
+        std::sort(got.begin(), got.end(), sampling::ranks_before);
+        for (int32_t j = 0; j < k; ++j) {
+            EXPECT_EQ(got[static_cast<size_t>(j)].id, want[static_cast<size_t>(j)].id) << "row " << r << " rank " << j;
+            EXPECT_EQ(got[static_cast<size_t>(j)].logit, want[static_cast<size_t>(j)].logit);
+        }
+    }
+    EXPECT_EQ(top_ctx->seq_tokens(0).size(), tokens.size());
+
+    // Bad requests are refused before anything runs.
+    b.clear();
+    b.add(1, 0, static_cast<int32_t>(tokens.size()), true);
+    EXPECT_FALSE(top_ctx->decode_top(b, 0, {}));
+    EXPECT_FALSE(top_ctx->decode_top(b, n_vocab() + 1, {}));
+    const std::vector<sampling::LogitAdjust> outside = {{1, 0, 1.0f, 1.0f, 0.0f}};
+    auto r = top_ctx->decode_top(b, 2, outside);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.message().find("outside"), std::string::npos) << r.message();
+    EXPECT_EQ(top_ctx->seq_tokens(0).size(), tokens.size());
 }
 
 TEST_F(PagingTest, RejectsBadBatches) {
