@@ -15,6 +15,9 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// ranks_before as a function object, so the sorts inline it.
+constexpr auto kRanksBefore = [](const TokenLogit& a, const TokenLogit& b) { return ranks_before(a, b); };
+
 }  // namespace
 
 Sampler::Sampler(SamplerParams params) : params_(std::move(params)) { reseed(params_.seed); }
@@ -55,7 +58,7 @@ int32_t Sampler::sample_top(std::span<const TokenLogit> top, int32_t n_logprobs,
         candidates_[i] = {top[i].id, std::isnan(top[i].logit) ? kNegInf : top[i].logit};
     }
     // The order the whole-row chain leaves after top-k, so every later step sees the same list.
-    std::sort(candidates_.begin(), candidates_.end(), ranks_before);
+    std::sort(candidates_.begin(), candidates_.end(), kRanksBefore);
     sorted_prefix_ = candidates_.size();
     return run_chain(n_logprobs, logprobs);
 }
@@ -141,8 +144,8 @@ void Sampler::sort_prefix(size_t count) {
     // then a sort of the selected part: O(n + k log k).
     const auto first = candidates_.begin() + static_cast<std::ptrdiff_t>(sorted_prefix_);
     const auto nth = candidates_.begin() + static_cast<std::ptrdiff_t>(count);
-    if (nth != candidates_.end()) std::nth_element(first, nth, candidates_.end(), ranks_before);
-    std::sort(first, nth, ranks_before);
+    if (nth != candidates_.end()) std::nth_element(first, nth, candidates_.end(), kRanksBefore);
+    std::sort(first, nth, kRanksBefore);
     sorted_prefix_ = count;
 }
 
@@ -161,14 +164,14 @@ void Sampler::apply_top_k(int32_t k) {
     for (const Candidate& c : candidates_) {
         if (scratch_.size() < keep) {
             scratch_.push_back(c);
-            std::push_heap(scratch_.begin(), scratch_.end(), ranks_before);
+            std::push_heap(scratch_.begin(), scratch_.end(), kRanksBefore);
         } else if (ranks_before(c, scratch_.front())) {
-            std::pop_heap(scratch_.begin(), scratch_.end(), ranks_before);
+            std::pop_heap(scratch_.begin(), scratch_.end(), kRanksBefore);
             scratch_.back() = c;
-            std::push_heap(scratch_.begin(), scratch_.end(), ranks_before);
+            std::push_heap(scratch_.begin(), scratch_.end(), kRanksBefore);
         }
     }
-    std::sort(scratch_.begin(), scratch_.end(), ranks_before);
+    std::sort(scratch_.begin(), scratch_.end(), kRanksBefore);
     candidates_.swap(scratch_);
     sorted_prefix_ = candidates_.size();
 }

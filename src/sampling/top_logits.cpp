@@ -35,8 +35,9 @@ void select_top_logits(std::span<const float> row, std::span<TokenLogit> out) {
         all[i] = {static_cast<int32_t>(i), std::isnan(row[i]) ? -std::numeric_limits<float>::infinity() : row[i]};
     }
     const auto nth = all.begin() + static_cast<std::ptrdiff_t>(out.size());
-    std::nth_element(all.begin(), nth - 1, all.end(), ranks_before);
-    std::sort(all.begin(), nth, ranks_before);
+    const auto order = [](const TokenLogit& a, const TokenLogit& b) { return ranks_before(a, b); };
+    std::nth_element(all.begin(), nth - 1, all.end(), order);
+    std::sort(all.begin(), nth, order);
     std::copy(all.begin(), nth, out.begin());
 }
 
