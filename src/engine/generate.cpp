@@ -28,7 +28,7 @@ bool cancelled(const GenerateParams& p) {
 Result<int32_t> decode_and_sample(Context& ctx, const Batch& batch, std::span<const int32_t> history,
                                   sampling::Sampler& sampler, std::vector<sampling::LogitAdjust>& adjust) {
     const int32_t k = sampler.top_logits_needed(ctx.n_vocab(), /*with_logprobs=*/false);
-    if (k > 0 && k <= sampling::kMaxTopLogits) {
+    if (k > 0) {
         adjust.clear();
         sampler.logit_adjustments(history, ctx.n_vocab(), 0, adjust);
         RF_ASSIGN_OR_RETURN(std::span<const sampling::TokenLogit> top, ctx.decode_top(batch, k, adjust));

@@ -481,7 +481,7 @@ int32_t Scheduler::readout_size() const {
     for (const PlanEntry& e : plan_) {
         if (!e.logits) continue;
         const int32_t need = e.seq->sampler.top_logits_needed(n_vocab_, e.seq->params.n_logprobs >= 0);
-        if (need == 0 || need > sampling::kMaxTopLogits) return 0;
+        if (need == 0) return 0;
         k = std::max(k, need);
     }
     return k;

@@ -84,7 +84,7 @@ int32_t Sampler::top_logits_needed(int32_t n_vocab, bool with_logprobs) const {
     if (params_.top_k <= 0) return 0;
     // After top-k every step of the chain sees only the kept candidates.
     const auto keep = static_cast<int64_t>(std::max(static_cast<size_t>(params_.top_k), keep_floor()));
-    return keep < n_vocab ? static_cast<int32_t>(keep) : 0;
+    return keep < n_vocab && keep <= kMaxTopLogits ? static_cast<int32_t>(keep) : 0;
 }
 
 void Sampler::load_candidates(std::span<const float> logits) {

@@ -66,7 +66,8 @@ public:
     //
     // How many of a row's largest adjusted logits decide the next draw (and its logprobs when
     // `with_logprobs`): 1 for greedy, top-k's k (at least min_keep); 0 when the whole row is
-    // needed (top-k off or >= n_vocab; greedy logprobs, which are over the whole vocabulary).
+    // needed (top-k off, >= n_vocab or over kMaxTopLogits; greedy logprobs, which are over the
+    // whole vocabulary).
     int32_t top_logits_needed(int32_t n_vocab, bool with_logprobs) const;
     // Appends the logit bias and penalty changes for output row `row` (one entry per token
     // touched), given the sequence's history as sample() takes it.

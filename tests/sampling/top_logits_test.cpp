@@ -150,6 +150,17 @@ TEST(TopLogits, SamplingFromTheReadoutDrawsWhatTheWholeRowDraws) {
     EXPECT_GT(readout_runs, 300);
 }
 
+TEST(TopLogits, NeedsWholeRowsPastTheReadoutLimit) {
+    SamplerParams p;
+    p.top_k = kMaxTopLogits;
+    EXPECT_EQ(Sampler(p).top_logits_needed(50000, false), kMaxTopLogits);
+    p.top_k = kMaxTopLogits + 1;
+    EXPECT_EQ(Sampler(p).top_logits_needed(50000, false), 0);
+    p.top_k = 40;
+    p.min_keep = kMaxTopLogits + 1;
+    EXPECT_EQ(Sampler(p).top_logits_needed(50000, false), 0);
+}
+
 TEST(TopLogits, AdjustmentsMergeBiasIntoThePenaltyEntry) {
     SamplerParams p;
     p.repeat_penalty = 1.5f;
